@@ -1,0 +1,42 @@
+# Everything a fresh machine needs is installed from here: Python packages into .venv,
+# the CDK CLI from npm into node_modules, and wrk (benchmarks only) from Debian.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: venv test demo openapi synth lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[lambda,serving,training,infra,cli,dev]' 'torch==2.13.0'
+	touch $(STAMP)
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) -m modelport demo
+
+openapi: $(STAMP)
+	$(PY) -m functions.openapi docs/openapi.json
+
+synth: $(STAMP) node_modules/.installed
+	npx cdk synth --quiet
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache
