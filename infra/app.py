@@ -1,0 +1,36 @@
+"""Composition root for AWS: one stage of the platform, its stacks wired by constructor arguments.
+
+Run by the CDK CLI (`cdk.json`): `npx cdk synth -c stage=dev`. Stage settings come from CDK
+context (see `infra/settings.py`); nothing else differs between environments.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as `python infra/app.py`: Python put infra/ first on sys.path, where infra/constructs
+    # would shadow the `constructs` library. Use the repository root instead.
+    _infra = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _infra]
+    sys.path.insert(0, str(_infra.parent))
+
+import aws_cdk as cdk  # noqa: E402
+
+from infra.platform import build_platform  # noqa: E402
+from infra.settings import SettingsError, load_stage_settings  # noqa: E402
+
+
+def main() -> None:
+    app = cdk.App()
+    try:
+        settings = load_stage_settings(app.node.try_get_context)
+    except SettingsError as error:
+        sys.exit(f"modelport: {error}")
+    build_platform(app, settings)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

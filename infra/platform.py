@@ -1,0 +1,27 @@
+"""Build one stage of the platform: the stacks, in dependency order, and the checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+
+from infra.settings import StageSettings
+from infra.stacks.data import DataStack
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The stacks of one stage, for callers (tests, outputs) that need to reach into them."""
+
+    data: DataStack
+
+
+def build_platform(app: cdk.App, settings: StageSettings) -> Platform:
+    """Add the stage's stacks to `app`. Settings are the only thing that varies by stage."""
+    env = cdk.Environment(account=settings.account, region=settings.region)
+    prefix = settings.stack_prefix
+    data = DataStack(app, f"{prefix}-Data", settings=settings, env=env)
+    for stack in (data,):
+        cdk.Tags.of(stack).add("modelport:stage", settings.name)
+    return Platform(data=data)

@@ -1,0 +1,158 @@
+"""Data stack: the platform's key, tables, buckets and the dataset-notification queue."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.schema import TableSchema, table_schema
+from infra.settings import StageSettings
+
+#: Objects under this prefix of the datasets bucket start a retrain (DESIGN §1).
+DATASETS_PREFIX = "datasets/"
+
+
+class DataStack(Stack):
+    """KMS key, metadata + audit tables, artifact/dataset/capture buckets, dataset queue + DLQ.
+
+    Exposes everything it creates; the stacks that use a resource do the grants.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, settings: StageSettings, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.settings = settings
+        self.schema: TableSchema = table_schema()
+        removal = RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY
+
+        self.key = kms.Key(
+            self,
+            "PlatformKey",
+            description=f"Modelport {settings.name}: data at rest (tables, buckets, queues, logs)",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        self._allow_service_use_of_key()
+
+        self.table = self._table("MetadataTable", removal, ttl=self.schema.ttl_attribute)
+        for index in self.schema.indexes:
+            self.table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.partition_key, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        self.audit_table = self._table("AuditTable", removal, ttl=None)
+
+        self.access_logs_bucket = s3.Bucket(
+            self,
+            "AccessLogsBucket",
+            # S3 server access logging cannot deliver to an SSE-KMS bucket; SSE-S3 is the option.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+            removal_policy=removal,
+        )
+        self.artifacts_bucket = self._bucket("ArtifactsBucket", "artifacts/", removal)
+        self.datasets_bucket = self._bucket("DatasetsBucket", "datasets/", removal)
+        self.captures_bucket = self._bucket("CapturesBucket", "captures/", removal)
+
+        # The queues get their own key: S3 must be allowed to use it for this bucket only, and
+        # that key-policy condition on the bucket ARN would be circular on the bucket's own key.
+        self.queue_key = kms.Key(
+            self,
+            "QueueKey",
+            description=f"Modelport {settings.name}: dataset notification queues",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        self.dataset_dlq = sqs.Queue(
+            self,
+            "DatasetEventsDlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.queue_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.dataset_queue = sqs.Queue(
+            self,
+            "DatasetEventsQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.queue_key,
+            enforce_ssl=True,
+            # six times the trigger Lambda's timeout, as the SQS event source advises
+            visibility_timeout=Duration.minutes(6),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dataset_dlq, max_receive_count=5),
+        )
+        self.datasets_bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(self.dataset_queue),
+            s3.NotificationKeyFilter(prefix=DATASETS_PREFIX),
+        )
+
+    def _table(self, id: str, removal: RemovalPolicy, *, ttl: str | None) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            id,
+            partition_key=dynamodb.Attribute(name=self.schema.partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=self.schema.sort_key, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=self.settings.production,
+            time_to_live_attribute=ttl,
+            removal_policy=removal,
+        )
+
+    def _bucket(self, id: str, log_prefix: str, removal: RemovalPolicy) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            # one data key per bucket instead of one KMS call per object
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix=log_prefix,
+            removal_policy=removal,
+        )
+
+    def _allow_service_use_of_key(self) -> None:
+        """CloudWatch Logs (encrypted log groups) and CloudWatch alarms (encrypted SNS topic)."""
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"
+                    }
+                },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublishToEncryptedTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
