@@ -8,6 +8,7 @@ import aws_cdk as cdk
 
 from infra.settings import StageSettings
 from infra.stacks.data import DataStack
+from infra.stacks.serving import ServingStack
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class Platform:
     """The stacks of one stage, for callers (tests, outputs) that need to reach into them."""
 
     data: DataStack
+    serving: ServingStack
 
 
 def build_platform(app: cdk.App, settings: StageSettings) -> Platform:
@@ -22,6 +24,7 @@ def build_platform(app: cdk.App, settings: StageSettings) -> Platform:
     env = cdk.Environment(account=settings.account, region=settings.region)
     prefix = settings.stack_prefix
     data = DataStack(app, f"{prefix}-Data", settings=settings, env=env)
-    for stack in (data,):
+    serving = ServingStack(app, f"{prefix}-Serving", settings=settings, data=data, env=env)
+    for stack in (data, serving):
         cdk.Tags.of(stack).add("modelport:stage", settings.name)
-    return Platform(data=data)
+    return Platform(data=data, serving=serving)

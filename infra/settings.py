@@ -57,11 +57,19 @@ class ImageSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: `modelport` uses the stage's CPU or GPU repository (picked by instance type);
-    #: anything else is an AWS framework image resolved with sagemaker-core's image_uris.
-    framework: str = "modelport"
-    #: image tag for `modelport`, framework version (e.g. `1.2-1`) for AWS images.
-    version: str = "latest"
+    #: anything else (`sklearn`, `xgboost`, `pytorch`, ...) is an AWS framework image
+    #: resolved offline with sagemaker-core's image_uris.
+    framework: str = Field(default="modelport", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    #: image tag for `modelport` (default: the stage's `image_tag`), framework version
+    #: (e.g. `1.2-1`) for AWS images.
+    version: str | None = None
     py_version: str | None = None
+
+    @model_validator(mode="after")
+    def _framework_needs_version(self) -> ImageSpec:
+        if self.framework != "modelport" and not self.version:
+            raise ValueError(f"framework image {self.framework!r} needs a version, e.g. 1.2-1")
+        return self
 
 
 class PinnedEndpoint(BaseModel):
@@ -71,8 +79,8 @@ class PinnedEndpoint(BaseModel):
 
     model: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
     alias: str = Field(default="pinned", pattern=r"^[a-z0-9][a-z0-9-]{0,19}$")
-    #: key of the `model.tar.gz` in the artifacts bucket.
-    artifact_key: str = Field(min_length=1, pattern=r"^[^\s]+\.tar\.gz$")
+    #: key of the `model.tar.gz` in the artifacts bucket (the SageMaker role reads `models/*`).
+    artifact_key: str = Field(pattern=r"^models/\S+\.tar\.gz$")
     endpoint: EndpointSettings = EndpointSettings()
     image: ImageSpec = ImageSpec()
 
@@ -102,6 +110,9 @@ class StageSettings(BaseModel):
     alarms: AlarmThresholds = AlarmThresholds()
     #: retention of every log group the platform creates.
     log_retention_days: int = 90
+    #: tag of Modelport's CPU and GPU images (repositories have immutable tags) that the
+    #: deploy and retrain workflows use.
+    image_tag: str = Field(default="0.1.0", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
     #: addresses subscribed to the alarm topic (confirmation e-mail on first deploy).
     alarm_emails: tuple[str, ...] = ()
     pinned_endpoints: tuple[PinnedEndpoint, ...] = ()

@@ -1,0 +1,175 @@
+"""`ModelEndpoint`: one SageMaker endpoint pinned in IaC, served the way the deploy workflow serves.
+
+It takes the same `EndpointSettings` as the deploy workflow and renders the SageMaker
+fragments (deployment config, container environment) through it, so an endpoint kept in
+CDK and one deployed by the workflow cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from functions.core.endpoints import EndpointSettings
+
+VARIANT_NAME = "AllTraffic"
+
+#: Instance families with local NVMe storage: SageMaker refuses a volume KMS key for them
+#: (their instance storage is always encrypted with a hardware key).
+_LOCAL_STORAGE_FAMILIES = (
+    "ml.g4dn", "ml.g5", "ml.g6", "ml.g6e", "ml.p3dn", "ml.p4d", "ml.p4de", "ml.p5",
+    "ml.c5d", "ml.m5d", "ml.r5d", "ml.c6id", "ml.m6id", "ml.r6id", "ml.inf2", "ml.trn1",
+)
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    """True when the instance type's storage is local NVMe (no `KmsKeyId` allowed)."""
+    return instance_type.rsplit(".", 1)[0] in _LOCAL_STORAGE_FAMILIES
+
+
+class ModelEndpoint(Construct):
+    """SageMaker model, endpoint config (with data capture), endpoint (blue/green with
+    auto-rollback on the alarms it creates) and target-tracking autoscaling.
+
+    Exposes `model`, `endpoint_config`, `endpoint`, `error_alarm`, `latency_alarm`,
+    `scalable_target` and `scaling_policy`. The caller grants `execution_role` what the
+    container reads (artifact) and writes (captures).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        endpoint_name: str,
+        settings: EndpointSettings,
+        image_uri: str,
+        model_data_url: str,
+        execution_role: iam.IRole,
+        capture_s3_uri: str,
+        kms_key: kms.IKey,
+        environment: Mapping[str, str] | None = None,
+        error_alarm_threshold: int = 1,
+    ) -> None:
+        super().__init__(scope, id)
+        self.endpoint_name = endpoint_name
+        self.settings = settings
+
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=execution_role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image_uri,
+                model_data_url=model_data_url,
+                environment={**settings.container_environment(), **(environment or {})},
+            ),
+        )
+
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=VARIANT_NAME,
+                    model_name=self.model.attr_model_name,
+                    instance_type=settings.instance_type,
+                    initial_instance_count=settings.initial_instance_count,
+                    initial_variant_weight=1.0,
+                )
+            ],
+            kms_key_id=None if has_instance_storage(settings.instance_type) else kms_key.key_arn,
+            data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+                enable_capture=settings.data_capture_percent > 0,
+                initial_sampling_percentage=settings.data_capture_percent,
+                destination_s3_uri=capture_s3_uri,
+                kms_key_id=kms_key.key_arn,
+                capture_options=[
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+                ],
+            ),
+        )
+
+        dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT_NAME}
+        self.error_alarm = cloudwatch.Alarm(
+            self,
+            "Invocation5xxAlarm",
+            alarm_description=f"{endpoint_name}: model errors (rolls back a blue/green update)",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="Invocation5XXErrors",
+                dimensions_map=dimensions,
+                statistic="Sum",
+                period=Duration.minutes(1),
+            ),
+            threshold=error_alarm_threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.latency_alarm = cloudwatch.Alarm(
+            self,
+            "ModelLatencyAlarm",
+            alarm_description=f"{endpoint_name}: p99 model latency (rolls back a blue/green update)",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="ModelLatency",
+                dimensions_map=dimensions,
+                statistic="p99",
+                period=Duration.minutes(1),
+            ),
+            # ModelLatency is reported in microseconds
+            threshold=settings.latency_alarm_ms * 1000,
+            evaluation_periods=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            # A fixed name: the rollback alarms above watch it, and the endpoint lists them.
+            endpoint_name=endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+        )
+        # the role's policies must be in place before SageMaker pulls the image and artifact
+        self.endpoint.node.add_dependency(execution_role)
+        self.endpoint.add_property_override(
+            "DeploymentConfig",
+            settings.deployment_config([self.error_alarm.alarm_name, self.latency_alarm.alarm_name]),
+        )
+
+        # Application Auto Scaling uses its service-linked role for SageMaker (no RoleARN).
+        self.scalable_target = appscaling.CfnScalableTarget(
+            self,
+            "ScalableTarget",
+            service_namespace="sagemaker",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            resource_id=f"endpoint/{endpoint_name}/variant/{VARIANT_NAME}",
+            min_capacity=settings.min_instances,
+            max_capacity=settings.max_instances,
+        )
+        self.scalable_target.add_resource_dependency(self.endpoint)
+        self.scaling_policy = appscaling.CfnScalingPolicy(
+            self,
+            "InvocationsScaling",
+            policy_name=f"{endpoint_name}-invocations",
+            policy_type="TargetTrackingScaling",
+            scaling_target_id=self.scalable_target.ref,
+            target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
+                target_value=float(settings.target_invocations_per_instance),
+                predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
+                    predefined_metric_type="SageMakerVariantInvocationsPerInstance"
+                ),
+                scale_in_cooldown=300,
+                scale_out_cooldown=60,
+            ),
+        )

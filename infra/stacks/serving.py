@@ -1,0 +1,127 @@
+"""Serving stack: SageMaker execution role, image repositories and endpoints pinned in IaC."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from functions.core.endpoints import endpoint_name
+from infra.constructs.model_endpoint import ModelEndpoint
+from infra.images import ecr_repository_arn, framework_image_uri
+from infra.settings import PinnedEndpoint, StageSettings
+from infra.stacks.data import DataStack
+
+
+class ServingStack(Stack):
+    """Exposes `sagemaker_role`, `cpu_repository`, `gpu_repository`, `cpu_image_uri`,
+    `gpu_image_uri` and `endpoints` (the pinned `ModelEndpoint`s)."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, settings: StageSettings, data: DataStack, **kwargs
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.settings = settings
+        self.data = data
+        removal = RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY
+
+        self.cpu_repository = self._repository("CpuImages", removal)
+        self.gpu_repository = self._repository("GpuImages", removal)
+        self.cpu_image_uri = self.cpu_repository.repository_uri_for_tag(settings.image_tag)
+        self.gpu_image_uri = self.gpu_repository.repository_uri_for_tag(settings.image_tag)
+
+        self.sagemaker_role = iam.Role(
+            self,
+            "SageMakerExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": self.account}}
+            ),
+            description="Modelport endpoints and training jobs: read models/data, write captures/output",
+        )
+        self._grant_sagemaker_role()
+
+        self.endpoints = [self._pinned(pinned) for pinned in settings.pinned_endpoints]
+
+    def _repository(self, id: str, removal: RemovalPolicy) -> ecr.Repository:
+        return ecr.Repository(
+            self,
+            id,
+            image_scan_on_push=True,
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            encryption=ecr.RepositoryEncryption.KMS,
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    description="keep the 30 most recent images",
+                    max_image_count=30,
+                    rule_priority=1,
+                )
+            ],
+            removal_policy=removal,
+            empty_on_delete=False,
+        )
+
+    def _grant_sagemaker_role(self) -> None:
+        role, data = self.sagemaker_role, self.data
+        # endpoints read model artifacts; training jobs read datasets and write their output
+        data.artifacts_bucket.grant_read(role, "models/*")
+        data.artifacts_bucket.grant_read_write(role, "training/*")
+        data.datasets_bucket.grant_read(role, "datasets/*")
+        data.captures_bucket.grant_put(role)
+        data.key.grant_encrypt_decrypt(role)
+        self.cpu_repository.grant_pull(role)
+        self.gpu_repository.grant_pull(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ContainerLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[
+                    self.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws/sagemaker/*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ContainerMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+            )
+        )
+
+    def _pinned(self, pinned: PinnedEndpoint) -> ModelEndpoint:
+        settings, data = pinned.endpoint, self.data
+        if pinned.image.framework == "modelport":
+            repository = self.gpu_repository if settings.gpu else self.cpu_repository
+            image_uri = repository.repository_uri_for_tag(pinned.image.version or self.settings.image_tag)
+        else:
+            image_uri = framework_image_uri(
+                framework=pinned.image.framework,
+                version=pinned.image.version or "",
+                region=self.settings.region,
+                instance_type=settings.instance_type,
+                py_version=pinned.image.py_version,
+            )
+            self.sagemaker_role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                    resources=[ecr_repository_arn(image_uri, partition=self.partition)],
+                )
+            )
+        name = endpoint_name(self.settings.name, pinned.model, pinned.alias)
+        return ModelEndpoint(
+            self,
+            f"Pinned-{pinned.model}-{pinned.alias}",
+            endpoint_name=name,
+            settings=settings,
+            image_uri=image_uri,
+            model_data_url=data.artifacts_bucket.s3_url_for_object(pinned.artifact_key),
+            execution_role=self.sagemaker_role,
+            capture_s3_uri=data.captures_bucket.s3_url_for_object(f"captures/{name}"),
+            kms_key=data.key,
+        )
