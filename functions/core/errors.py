@@ -1,0 +1,127 @@
+"""The platform's one error model.
+
+Every error raised on purpose is a `DomainError`. Errors carry a stable `code` (the class
+name, which is also what Step Functions' Retry/Catch match on, since a Python Lambda's
+`errorType` is the exception's class name) and a message that is safe to show a caller.
+They carry no HTTP status: the edge (`functions.adapters.http`) maps the *families* below
+to statuses in one table. Never put a secret, a key hash or an internal detail in a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every deliberate error. `code` is the class name unless a subclass says otherwise."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        #: extra, caller-safe facts (e.g. `fields` of an InvalidInput) for the error body.
+        self.details = details
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- families (the edge maps these to statuses) -------------------------------------------
+
+
+class InvalidInput(DomainError):
+    """The request is malformed. `fields` lists `{"path", "message"}` for each bad field."""
+
+    def __init__(self, message: str, fields: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message, fields=fields or [])
+        self.fields = fields or []
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that are unknown, malformed, expired or revoked."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (role or model pattern)."""
+
+
+class NotFound(DomainError):
+    """Something named in the request does not exist."""
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state."""
+
+
+class PayloadTooLarge(DomainError):
+    """The request body exceeds the limit."""
+
+
+class UnsupportedMediaType(DomainError):
+    """The request body is not JSON."""
+
+
+# --- the specific errors ------------------------------------------------------------------
+
+
+class FourEyesViolation(Forbidden):
+    """The approver of a version is its publisher."""
+
+
+class ModelNotFound(NotFound):
+    pass
+
+
+class VersionNotFound(NotFound):
+    pass
+
+
+class AliasNotFound(NotFound):
+    pass
+
+
+class KeyNotFound(NotFound):
+    pass
+
+
+class NotDeployed(NotFound):
+    """The model/version exists but no endpoint serves it."""
+
+
+class ModelExists(Conflict):
+    pass
+
+
+class VersionConflict(Conflict):
+    """The version already exists; published versions are never overwritten."""
+
+
+class InvalidTransition(Conflict):
+    """The requested status change is not allowed from the current status."""
+
+
+class ApprovalRequired(Conflict):
+    """The policy requires an approved version here."""
+
+
+class ModelCardIncomplete(Conflict):
+    """Submission needs every model card field."""
+
+
+class ArtifactNotVerified(Conflict):
+    """The uploaded artifact is missing or does not match the published SHA-256/size."""
+
+
+class VersionNotServable(Conflict):
+    """Rejected and archived versions cannot back an alias."""
+
+
+class ConcurrentModification(Conflict):
+    """Another change to the same chain won; the operation may be retried."""
+
+
+class IdempotencyConflict(Conflict):
+    """An Idempotency-Key was reused for a different request, or its first use is still running."""

@@ -1,0 +1,375 @@
+"""Domain records and commands: models, versions, aliases, API keys, principals.
+
+Everything here is plain pydantic: no storage calls, no HTTP. Records (`Record`
+subclasses) are what the store persists; commands (`New...`) are validated inputs to the
+use cases, shared by the API (as request bodies) and by workflows.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from functions.core.records import (
+    ALIAS_PREFIX,
+    KEYS_INDEX_PK,
+    META,
+    MODELS_INDEX_PK,
+    PLATFORM_CHAIN,
+    IndexKey,
+    ItemKey,
+    Record,
+    key_pk,
+    model_pk,
+    version_sk,
+)
+from functions.core.semver import Bump, SemVer
+
+MODEL_NAME_RE = r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$"
+#: model patterns on keys: model-name characters plus `*` wildcards.
+PATTERN_RE = r"^[a-z0-9*-]{1,48}$"
+SHA256_RE = r"^[0-9a-f]{64}$"
+RESERVED_NAMES = frozenset({PLATFORM_CHAIN})
+
+ModelName = Annotated[str, Field(pattern=MODEL_NAME_RE, description="lowercase letters, digits, '-'")]
+Framework = Literal["sklearn", "xgboost", "onnx", "torchscript", "python"]
+Dtype = Literal[
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64", "string",
+]  # fmt: skip
+ShortText = Annotated[str, Field(max_length=4000)]
+
+
+class Role(StrEnum):
+    admin = "admin"
+    publisher = "publisher"
+    approver = "approver"
+    consumer = "consumer"
+
+
+class VersionStatus(StrEnum):
+    registered = "registered"
+    pending_approval = "pending_approval"
+    approved = "approved"
+    rejected = "rejected"
+    archived = "archived"
+
+
+#: The status machine: every other transition is an InvalidTransition.
+TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
+    VersionStatus.registered: frozenset({VersionStatus.pending_approval}),
+    VersionStatus.pending_approval: frozenset({VersionStatus.approved, VersionStatus.rejected}),
+    VersionStatus.approved: frozenset({VersionStatus.archived}),
+    VersionStatus.rejected: frozenset({VersionStatus.archived}),
+    VersionStatus.archived: frozenset(),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- models -------------------------------------------------------------------------------
+
+
+class RetrainAction(StrEnum):
+    """What a retrained version that beats production does next."""
+
+    stop = "stop"
+    submit = "submit"
+    deploy_staging = "deploy_staging"
+
+
+class ModelPolicy(_Strict):
+    """Governance and retraining policy of one model."""
+
+    require_approval: bool = True
+    allow_pickle: bool = False
+    #: production metric compared by retraining (a key of the versions' `metrics`).
+    metric: str = Field(default="accuracy", min_length=1, max_length=64)
+    metric_direction: Literal["maximize", "minimize"] = "maximize"
+    #: a candidate must beat production by at least this much (absolute).
+    min_improvement: float = Field(default=0.0, ge=0)
+    on_retrain: RetrainAction = RetrainAction.submit
+
+
+class TrainingSpec(_Strict):
+    """How the model is retrained: an image of one's own or a built-in trainer."""
+
+    image: str | None = Field(default=None, max_length=512)
+    trainer: str | None = Field(default=None, max_length=64, description="built-in trainer name")
+    instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    hyperparameters: dict[str, str] = Field(default_factory=dict)
+    #: key prefix under the datasets bucket whose new files trigger a retrain.
+    dataset_prefix: str | None = Field(default=None, max_length=512)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TrainingSpec:
+        if self.image and self.trainer:
+            raise ValueError("give either image or trainer, not both")
+        return self
+
+
+class NewModel(_Strict):
+    """Command: create a model."""
+
+    name: ModelName
+    description: ShortText = ""
+    owner: str = Field(min_length=1, max_length=256)
+    framework: Framework
+    policy: ModelPolicy = ModelPolicy()
+    training: TrainingSpec = TrainingSpec()
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name in RESERVED_NAMES:
+            raise ValueError(f"{name!r} is reserved")
+        return name
+
+
+class Model(Record):
+    KIND: ClassVar[str] = "model"
+
+    name: str
+    description: str = ""
+    owner: str
+    framework: Framework
+    policy: ModelPolicy = ModelPolicy()
+    training: TrainingSpec = TrainingSpec()
+    created_at: datetime
+    created_by: str
+    #: highest published version, kept here so a bump needs no second read.
+    latest_version: str | None = None
+    version_count: int = 0
+
+    @property
+    def key(self) -> ItemKey:
+        return self.key_for(self.name)
+
+    @staticmethod
+    def key_for(name: str) -> ItemKey:
+        return ItemKey(model_pk(name), META)
+
+    def index_keys(self) -> IndexKey:
+        return IndexKey(MODELS_INDEX_PK, self.name)
+
+
+# --- versions -----------------------------------------------------------------------------
+
+
+class TensorSpec(_Strict):
+    name: str = Field(min_length=1, max_length=128)
+    dtype: Dtype
+    #: -1 marks a variable dimension (e.g. the batch).
+    shape: list[Annotated[int, Field(ge=-1)]] = Field(default_factory=list, max_length=16)
+
+
+class Signature(_Strict):
+    inputs: list[TensorSpec] = Field(default_factory=list, max_length=256)
+    outputs: list[TensorSpec] = Field(default_factory=list, max_length=256)
+
+
+class Lineage(_Strict):
+    dataset_uri: str | None = Field(default=None, max_length=1024)
+    dataset_sha256: str | None = Field(default=None, pattern=SHA256_RE)
+    code_revision: str | None = Field(default=None, max_length=128)
+    parent_version: str | None = None
+    training_job: str | None = Field(default=None, max_length=256)
+
+    @field_validator("parent_version")
+    @classmethod
+    def _semver(cls, value: str | None) -> str | None:
+        return None if value is None else str(SemVer.parse(value))
+
+
+class ModelCard(_Strict):
+    """Required, complete, before a version can be submitted for approval."""
+
+    intended_use: ShortText | None = None
+    limitations: ShortText | None = None
+    evaluation: ShortText | None = None
+    training_data: ShortText | None = None
+
+    def missing(self) -> list[str]:
+        return [name for name, value in self if not (value and value.strip())]
+
+
+class Artifact(_Strict):
+    uri: str
+    sha256: str = Field(pattern=SHA256_RE)
+    size: int = Field(gt=0)
+
+
+class StatusChange(_Strict):
+    status: VersionStatus
+    at: datetime
+    by: str
+    comment: str | None = None
+
+
+class NewVersion(_Strict):
+    """Command: publish a version, explicitly (`version`) or as a `bump` of the latest."""
+
+    version: str | None = Field(default=None, description="MAJOR.MINOR.PATCH")
+    bump: Bump | None = None
+    sha256: str = Field(pattern=SHA256_RE, description="hex SHA-256 of model.tar.gz")
+    size: int = Field(gt=0, le=100 * 1024**3, description="bytes of model.tar.gz")
+    framework: Framework | None = Field(default=None, description="defaults to the model's")
+    signature: Signature = Signature()
+    metrics: dict[str, float] = Field(default_factory=dict, max_length=64)
+    lineage: Lineage = Lineage()
+    card: ModelCard = ModelCard()
+
+    @model_validator(mode="after")
+    def _version_or_bump(self) -> NewVersion:
+        if (self.version is None) == (self.bump is None):
+            raise ValueError("give exactly one of version or bump")
+        if self.version is not None:
+            SemVer.parse(self.version)
+        return self
+
+
+class ModelVersion(Record):
+    KIND: ClassVar[str] = "version"
+
+    model: str
+    version: str
+    status: VersionStatus = VersionStatus.registered
+    artifact: Artifact
+    framework: Framework
+    signature: Signature = Signature()
+    metrics: dict[str, float] = Field(default_factory=dict)
+    lineage: Lineage = Lineage()
+    card: ModelCard = ModelCard()
+    created_at: datetime
+    created_by: str
+    created_by_owner: str | None = None
+    history: list[StatusChange] = Field(default_factory=list)
+
+    @property
+    def semver(self) -> SemVer:
+        return SemVer.parse(self.version)
+
+    @property
+    def key(self) -> ItemKey:
+        return self.key_for(self.model, self.semver)
+
+    @staticmethod
+    def key_for(model: str, version: SemVer) -> ItemKey:
+        return ItemKey(model_pk(model), version_sk(version.sort_key))
+
+
+class Alias(Record):
+    """A movable name for a version; `endpoint` is set once a deployment serves it."""
+
+    KIND: ClassVar[str] = "alias"
+
+    model: str
+    alias: str
+    version: str
+    endpoint: str | None = None
+    updated_at: datetime
+    updated_by: str
+
+    @property
+    def key(self) -> ItemKey:
+        return self.key_for(self.model, self.alias)
+
+    @staticmethod
+    def key_for(model: str, alias: str) -> ItemKey:
+        return ItemKey(model_pk(model), f"{ALIAS_PREFIX}{alias}")
+
+
+# --- API keys and principals --------------------------------------------------------------
+
+
+def _check_patterns(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        if not re.match(PATTERN_RE, pattern):
+            raise ValueError(f"{pattern!r} is not a model pattern (letters, digits, '-', '*')")
+    return patterns
+
+
+class NewKey(_Strict):
+    """Command: create an API key."""
+
+    owner: str = Field(min_length=1, max_length=256, description="the person or service holding it")
+    roles: list[Role] = Field(min_length=1, max_length=4)
+    patterns: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=32)
+    description: str = Field(default="", max_length=512)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+    _patterns = field_validator("patterns")(_check_patterns)
+
+
+class ApiKeyInfo(Record):
+    """What may be shown about a key: everything but the secret and its hash."""
+
+    KIND: ClassVar[str] = "key"
+
+    key_id: str
+    owner: str
+    roles: list[Role]
+    patterns: list[str]
+    description: str = ""
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+    @property
+    def key(self) -> ItemKey:
+        return self.key_for(self.key_id)
+
+    @staticmethod
+    def key_for(key_id: str) -> ItemKey:
+        return ItemKey(key_pk(key_id), META)
+
+    def index_keys(self) -> IndexKey:
+        return IndexKey(KEYS_INDEX_PK, self.key_id)
+
+    def state(self, now: datetime) -> Literal["active", "expired", "revoked"]:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and now >= self.expires_at:
+            return "expired"
+        return "active"
+
+
+class ApiKey(ApiKeyInfo):
+    """The stored key. `secret_hash` never leaves the store and the authorizer."""
+
+    secret_hash: str = Field(repr=False)
+
+    def info(self) -> ApiKeyInfo:
+        return ApiKeyInfo.model_validate(self.model_dump(exclude={"secret_hash"}))
+
+
+class Principal(_Strict):
+    """Who is acting: an API key's holder, or a platform component (`system`)."""
+
+    id: str
+    owner: str | None = None
+    roles: frozenset[Role]
+    patterns: tuple[str, ...] = ("*",)
+    system: bool = False
+
+    def covers(self, model: str) -> bool:
+        """True when one of the principal's model patterns matches `model`."""
+        return any(fnmatchcase(model, pattern) for pattern in self.patterns)
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} ({self.owner})" if self.owner else self.id
+
+
+def system_actor(component: str) -> Principal:
+    """The principal for a platform component, e.g. the retrain workflow."""
+    return Principal(id=f"system:{component}", roles=frozenset({Role.admin}), system=True)
