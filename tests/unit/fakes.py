@@ -22,7 +22,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.items: dict[ItemKey, dict] = {}
         self.heads: dict[ItemKey, tuple[int, str]] = {}
-        self.events: dict[str, dict[int, AuditEvent]] = {}
+        self.chains: dict[str, dict[int, AuditEvent]] = {}
         self.requests: list[str] = []
         self.lock = threading.Lock()
 
@@ -87,11 +87,11 @@ class MemoryStore:
                 elif isinstance(write, Delete):
                     self.items.pop(write.key, None)
             self.heads[head.key] = (uow.event.seq, uow.event.hash)
-            self.events.setdefault(uow.event.chain, {})[uow.event.seq] = uow.event
+            self.chains.setdefault(uow.event.chain, {})[uow.event.seq] = uow.event
 
     # AuditLog
     def events_of(self, chain):
-        return [self.events.get(chain, {})[s] for s in sorted(self.events.get(chain, {}))]
+        return [self.chains.get(chain, {})[s] for s in sorted(self.chains.get(chain, {}))]
 
     def events(self, chain, *, limit=50, cursor=None, newest_first=True):
         rows = [(str(e.seq), e) for e in self.events_of(chain)]
