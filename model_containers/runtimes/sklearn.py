@@ -1,0 +1,73 @@
+"""scikit-learn runtime: skops files by default, joblib/pickle only when policy allows."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from model_containers.errors import ArtifactError, UnsafeModel
+from model_containers.manifest import Manifest
+from model_containers.runtimes import Batch, Runtime, single_array
+
+log = logging.getLogger(__name__)
+
+# Modules whose *classes* an estimator is expected to be made of. skops already trusts most
+# of scikit-learn; what it reports as untrusted (tree structures, histogram predictors...)
+# is accepted only when it resolves to a class of these packages. Functions are never
+# accepted here: a function reference in a file is how a loader gets made to call code.
+_TRUSTED_ROOTS = ("sklearn", "numpy", "scipy")
+_PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+def _is_expected_class(type_name: str) -> bool:
+    module_name, _, attr = type_name.rpartition(".")
+    if module_name.split(".", 1)[0] not in _TRUSTED_ROOTS:
+        return False
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(obj, type)
+
+
+def load_skops(path: Path):
+    """Load a skops file, trusting only scikit-learn/numpy/scipy classes; refuse the rest."""
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    refused = sorted(t for t in untrusted if not _is_expected_class(t))
+    if refused:
+        raise UnsafeModel(
+            "skops file references types that are not scikit-learn estimator parts: "
+            + ", ".join(refused))
+    return sio.load(path, trusted=list(untrusted))
+
+
+class SklearnRuntime(Runtime):
+    """A fitted scikit-learn estimator or pipeline."""
+
+    def load(self, model_dir: Path, manifest: Manifest) -> None:
+        path = model_dir / manifest.model_file
+        if path.suffix == ".skops":
+            model = load_skops(path)
+        elif path.suffix in _PICKLE_SUFFIXES:
+            if not manifest.allow_pickle:
+                raise UnsafeModel(
+                    f"{manifest.model_file} is a pickle, which runs code when loaded; this model's "
+                    "policy does not allow pickle (set allow_pickle in modelport.json, or save with skops)")
+            import joblib
+
+            log.warning("loading pickled model %s because its manifest allows pickle", manifest.model_file)
+            model = joblib.load(path)
+        else:
+            raise ArtifactError(f"unknown scikit-learn model file type {path.suffix!r} (use .skops)")
+        method = getattr(model, manifest.predict_method, None)
+        if method is None:
+            raise ArtifactError(f"the model has no {manifest.predict_method}() method")
+        self._predict = method
+
+    def predict(self, batch: Batch) -> np.ndarray:
+        return self._predict(single_array(batch, "scikit-learn"))

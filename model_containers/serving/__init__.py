@@ -1,0 +1,1 @@
+"""The SageMaker-compatible inference server (``python -m model_containers.serving``)."""

@@ -1,0 +1,1 @@
+"""Protocol codecs: bytes in, batches to the data plane, predictions out as bytes."""

@@ -1,0 +1,1 @@
+"""The SageMaker training entry point (``python -m model_containers.training``)."""
