@@ -1,0 +1,100 @@
+"""The route table: every API route once (contracts.md).
+
+The CDK Api stack and the local gateway are generated from `ROUTES`; the handlers'
+Routers are checked against it by the tests, and the authorizer uses it to tell
+inference routes from control-plane routes. Paths use API Gateway's `{param}` syntax.
+API Gateway needs sibling path variables to share a name, so everything under
+`/versions/` is `{spec}` (an exact version where the route needs one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+_PARAM = re.compile(r"\{([A-Za-z0-9_]+)\}")
+
+AuthorizerKind = Literal["control_plane", "model", "version"]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    #: contract name of the Lambda serving it (`registry`, `versioning`, ...); None for inference,
+    #: which API Gateway integrates with SageMaker runtime directly.
+    function: str | None
+    inference: bool = False
+    #: public routes run no authorizer.
+    public: bool = False
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(_PARAM.findall(self.path))
+
+    @property
+    def authorizer(self) -> AuthorizerKind | None:
+        """Which of the three authorizer configurations guards the route (contracts.md)."""
+        if self.public:
+            return None
+        if not self.inference:
+            return "control_plane"
+        return "version" if "spec" in self.path_params else "model"
+
+    @property
+    def oip_v2(self) -> bool:
+        """Open Inference Protocol v2 routes (`/v2/.../infer`)."""
+        return self.inference and self.path.startswith("/v2/")
+
+    @property
+    def powertools_path(self) -> str:
+        """The same path in Powertools' `<param>` syntax."""
+        return _PARAM.sub(r"<\1>", self.path)
+
+
+def _r(method: str, path: str, function: str | None, **flags: bool) -> Route:
+    return Route(method, path, function, **flags)
+
+
+ROUTES: tuple[Route, ...] = (
+    # registry: models and versions
+    _r("POST", "/v1/models", "registry"),
+    _r("GET", "/v1/models", "registry"),
+    _r("GET", "/v1/models/{name}", "registry"),
+    _r("POST", "/v1/models/{name}/versions", "registry"),
+    _r("GET", "/v1/models/{name}/versions", "registry"),
+    _r("GET", "/v1/models/{name}/versions/{spec}", "registry"),
+    # versioning: approvals and aliases
+    _r("POST", "/v1/models/{name}/versions/{spec}/submit", "versioning"),
+    _r("POST", "/v1/models/{name}/versions/{spec}/approve", "versioning"),
+    _r("POST", "/v1/models/{name}/versions/{spec}/reject", "versioning"),
+    _r("POST", "/v1/models/{name}/versions/{spec}/archive", "versioning"),
+    _r("PUT", "/v1/models/{name}/aliases/{alias}", "versioning"),
+    _r("GET", "/v1/models/{name}/aliases", "versioning"),
+    # keys and audit
+    _r("POST", "/v1/keys", "keys"),
+    _r("GET", "/v1/keys", "keys"),
+    _r("DELETE", "/v1/keys/{key_id}", "keys"),
+    _r("GET", "/v1/audit", "audit"),
+    _r("GET", "/v1/audit/verify", "audit"),
+    # inference: API Gateway → SageMaker runtime, routed by the authorizer's `endpoint`
+    _r("POST", "/v1/models/{name}/invocations", None, inference=True),
+    _r("POST", "/v1/models/{name}/versions/{spec}/invocations", None, inference=True),
+    _r("POST", "/v2/models/{name}/infer", None, inference=True),
+    _r("POST", "/v2/models/{name}/versions/{spec}/infer", None, inference=True),
+)
+
+_BY_KEY = {(r.method, r.path): r for r in ROUTES}
+
+
+def find(method: str, path_template: str) -> Route | None:
+    """The route for an API Gateway `httpMethod` and `resource` (path template)."""
+    return _BY_KEY.get((method.upper(), path_template))
+
+
+def for_function(name: str) -> tuple[Route, ...]:
+    return tuple(r for r in ROUTES if r.function == name)
+
+
+FUNCTIONS = tuple(dict.fromkeys(r.function for r in ROUTES if r.function))
