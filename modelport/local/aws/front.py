@@ -1,0 +1,135 @@
+"""The WSGI front of the embedded AWS: one port for moto and for what moto cannot run.
+
+Routing, in order:
+
+* Lambda `Invoke` → the in-process `LambdaRegistry`;
+* SageMaker control plane (`X-Amz-Target: SageMaker.*`) and runtime
+  (`POST /endpoints/<name>/invocations`) → the local SageMaker, when one is attached;
+* API Gateway `FlushStageAuthorizersCache` → the callback the local gateway registered;
+* everything else → moto's server application. Application Auto Scaling stays moto's (its
+  shapes and validation are right); the front tells the local SageMaker after a change
+  to a `sagemaker` scalable target or policy, so it can apply the new bounds at once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from werkzeug.wrappers import Request, Response
+
+from modelport.local.aws.lambdas import LambdaRegistry
+
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+_RUNTIME_PATH = re.compile(r"^/endpoints/[^/]+/invocations$")
+_FLUSH_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/stages/(?P<stage>[^/]+)/cache/authorizers/?$")
+_AUTOSCALING_HOOKED = {
+    "RegisterScalableTarget",
+    "DeregisterScalableTarget",
+    "PutScalingPolicy",
+    "DeleteScalingPolicy",
+}
+#: operations that never change state; anything else passed to moto marks the state dirty.
+_READ_PREFIXES = ("Describe", "List", "Get", "Scan", "Query", "BatchGet", "Receive")
+
+
+class ScalingObserver(Protocol):
+    def scaling_changed(self, operation: str, request: dict[str, Any]) -> None: ...
+
+
+class Front:
+    """WSGI application on the embedded AWS port."""
+
+    def __init__(self, moto_app: WSGIApp, lambdas: LambdaRegistry) -> None:
+        self.moto_app = moto_app
+        self.lambdas = lambdas
+        self.sagemaker_app: WSGIApp | None = None
+        self.scaling_observer: ScalingObserver | None = None
+        self._flushers: dict[tuple[str, str], Callable[[], None]] = {}
+        self._lock = threading.Lock()
+        self._dirty = threading.Event()
+
+    # -- wiring -------------------------------------------------------------------------
+    def attach_sagemaker(self, app: WSGIApp, observer: ScalingObserver | None = None) -> None:
+        """Route SageMaker and SageMaker runtime to `app` (the local SageMaker)."""
+        self.sagemaker_app = app
+        self.scaling_observer = observer
+
+    def register_authorizer_cache(
+        self, rest_api_id: str, stage: str, flush: Callable[[], None]
+    ) -> None:
+        """Let `FlushStageAuthorizersCache` on `rest_api_id`/`stage` call `flush`."""
+        with self._lock:
+            self._flushers[(rest_api_id, stage)] = flush
+
+    # -- change tracking (for snapshots) ------------------------------------------------
+    def take_dirty(self) -> bool:
+        """True once after any state-changing request reached moto."""
+        was = self._dirty.is_set()
+        self._dirty.clear()
+        return was
+
+    def mark_dirty(self) -> None:
+        self._dirty.set()
+
+    # -- WSGI ---------------------------------------------------------------------------
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ, shallow=False)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if self.lambdas.matches(request):
+            return self.lambdas.handle(request)(environ, start_response)
+        if self.sagemaker_app is not None and (
+            target.startswith("SageMaker.")
+            or (request.method == "POST" and _RUNTIME_PATH.match(request.path))
+        ):
+            return self.sagemaker_app(environ, start_response)
+        flush = _FLUSH_PATH.match(request.path)
+        if flush and request.method == "DELETE":
+            return self._flush(flush["api"], flush["stage"])(environ, start_response)
+        operation = target.rsplit(".", 1)[-1]
+        if not operation.startswith(_READ_PREFIXES) and request.method not in ("GET", "HEAD"):
+            self._dirty.set()
+        if target.startswith("AnyScaleFrontendService.") and operation in _AUTOSCALING_HOOKED:
+            return self._autoscaling(environ, start_response, operation)
+        return self.moto_app(environ, start_response)
+
+    def _flush(self, api: str, stage: str) -> Response:
+        with self._lock:
+            flush = self._flushers.get((api, stage))
+        if flush is None:
+            body = {"message": f"Invalid API identifier or stage specified: {api}/{stage}"}
+            return Response(
+                json.dumps(body), status=404, content_type="application/json",
+                headers={"x-amzn-ErrorType": "NotFoundException"},
+            )
+        flush()
+        return Response(b"", status=202)
+
+    def _autoscaling(self, environ: dict, start_response: Callable, operation: str) -> Any:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        status: list[str] = []
+
+        def capture(status_line: str, headers: list, exc_info: Any = None) -> Any:
+            status.append(status_line)
+            return start_response(status_line, headers, exc_info)
+
+        result = self.moto_app(environ, capture)
+        observer = self.scaling_observer
+        if observer is not None and status and status[0].startswith("2"):
+            try:
+                payload = json.loads(body or b"{}")
+            except ValueError:
+                payload = {}
+            if payload.get("ServiceNamespace") == "sagemaker":
+                observer.scaling_changed(operation, payload)
+        return result

@@ -1,0 +1,50 @@
+"""`LocalCloud`: the embedded AWS with the local SageMaker attached, started and stopped
+in the right order. `modelport local up` and the test helpers build on this."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from modelport.local.aws import EmbeddedAWS
+from modelport.local.sagemaker import Clock, LocalSageMaker
+from modelport.local.sagemaker.processes import Launcher, launch
+from modelport.local.settings import LocalSettings
+
+
+class LocalCloud:
+    """Embedded AWS + local SageMaker on one loopback port."""
+
+    def __init__(
+        self, settings: LocalSettings, *, launcher: Launcher = launch, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self.aws = EmbeddedAWS(settings)
+        self.sagemaker = LocalSageMaker(settings, self.aws.client, launcher=launcher, clock=clock)
+        self.aws.front.attach_sagemaker(self.sagemaker.app, self.sagemaker)
+
+    @property
+    def url(self) -> str:
+        return self.aws.url
+
+    def start(self) -> LocalCloud:
+        """Embedded AWS first (restoring its snapshot), then SageMaker brings endpoints back."""
+        self.aws.start()
+        try:
+            self.sagemaker.start()
+        except BaseException:
+            self.aws.stop(snapshot=False)
+            raise
+        return self
+
+    def stop(self) -> None:
+        """SageMaker's processes first, then the final snapshot and the AWS front."""
+        try:
+            self.sagemaker.stop()
+        finally:
+            self.aws.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,142 @@
+"""SageMaker runtime `InvokeEndpoint`: pick blue or green, a variant, an instance; forward.
+
+Container answers pass through (body, content type, custom attributes); a non-2xx answer
+becomes `ModelError` (HTTP 424) with `OriginalStatusCode` and `OriginalMessage`, as
+SageMaker reports it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import urllib3
+
+from modelport.local.sagemaker.fleet import FleetSet, Instance, WeightedChooser, stop_instances
+from modelport.local.sagemaker.shapes import SageMakerError
+
+_FORWARDED = {
+    "Content-Type": "Content-Type",
+    "Accept": "Accept",
+    "X-Amzn-SageMaker-Custom-Attributes": "X-Amzn-SageMaker-Custom-Attributes",
+    "X-Amzn-SageMaker-Inference-Id": "X-Amzn-SageMaker-Inference-Id",
+}
+
+
+@dataclass
+class InvokeResult:
+    body: bytes
+    content_type: str
+    variant: str
+    custom_attributes: str | None = None
+
+
+@dataclass
+class EndpointRuntime:
+    """What serves one endpoint now: the blue fleets and, during an update, the green ones."""
+
+    name: str
+    blue: FleetSet | None = None
+    green: FleetSet | None = None
+    #: share of requests that go to green while an update shifts traffic (0..1).
+    green_share: float = 0.0
+    cancel: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    chooser: WeightedChooser = field(default_factory=WeightedChooser)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def busy(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def choose(self) -> FleetSet | None:
+        green, share = self.green, self.green_share
+        if green is None or share <= 0:
+            return self.blue
+        if share >= 1 or self.blue is None:
+            return green
+        pick = self.chooser.choose({"blue": 1.0 - share, "green": share})
+        return green if pick == "green" else self.blue
+
+    def stop(self) -> None:
+        self.cancel.set()
+        instances = [
+            i for fleets in (self.green, self.blue) if fleets is not None
+            for f in fleets.fleets.values() for i in f.instances
+        ]
+        self.green = self.blue = None
+        stop_instances(instances)
+
+
+def invoke(
+    runtime: EndpointRuntime,
+    body: bytes,
+    headers: dict[str, str],
+    target_variant: str | None,
+    account_id: str,
+) -> InvokeResult:
+    fleets = runtime.choose()
+    chosen = fleets.pick(target_variant) if fleets is not None else None
+    if chosen is None:
+        if target_variant and fleets is not None and target_variant not in fleets.fleets:
+            raise SageMakerError(
+                "ValidationError",
+                f"Variant {target_variant} not found for endpoint {runtime.name}.",
+            )
+        raise SageMakerError(
+            "ServiceUnavailable",
+            f"No instance of endpoint {runtime.name} is running; check its status.",
+            status=503,
+        )
+    fleet, instance = chosen
+    forwarded = {_FORWARDED[k]: v for k, v in headers.items() if k in _FORWARDED}
+    log_stream = (
+        f"arn:aws:logs:local:{account_id}:log-group:/aws/sagemaker/Endpoints/"
+        f"{runtime.name}:log-stream:{instance.log_path}"
+    )
+    response = _forward(instance, body, forwarded, log_stream)
+    if not 200 <= response.status < 300:
+        instance.errors += 1
+        text = response.data.decode("utf-8", "replace")
+        side = "client" if response.status < 500 else "server"
+        raise SageMakerError(
+            "ModelError",
+            f"Received {side} error ({response.status}) from primary with message \"{text}\". "
+            f"See {log_stream} for more information.",
+            status=424,
+            OriginalStatusCode=response.status,
+            OriginalMessage=text,
+            LogStreamArn=log_stream,
+        )
+    return InvokeResult(
+        body=response.data,
+        content_type=response.headers.get("Content-Type", "application/json"),
+        variant=fleet.variant_name,
+        custom_attributes=response.headers.get("X-Amzn-SageMaker-Custom-Attributes"),
+    )
+
+
+def _forward(
+    instance: Instance, body: bytes, headers: dict[str, str], log_stream: str
+) -> urllib3.BaseHTTPResponse:
+    instance.invocations += 1
+    try:
+        return instance.pool.urlopen(
+            "POST", "/invocations", body=body, headers=headers, retries=False,
+            preload_content=True,
+        )
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        instance.errors += 1
+        raise SageMakerError(
+            "ModelError",
+            f"Your invocation timed out while waiting for a response from the model container. "
+            f"See {log_stream} for more information.",
+            status=424, OriginalStatusCode=0, OriginalMessage=str(exc), LogStreamArn=log_stream,
+        ) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        instance.errors += 1
+        raise SageMakerError(
+            "ModelError",
+            f"The model container did not answer ({type(exc).__name__}). "
+            f"See {log_stream} for more information.",
+            status=424, OriginalStatusCode=0, OriginalMessage=str(exc), LogStreamArn=log_stream,
+        ) from exc

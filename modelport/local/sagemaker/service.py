@@ -1,0 +1,125 @@
+"""`LocalSageMaker`: the parts wired together, served through the embedded AWS front or
+standalone (for `AWS_ENDPOINT_URL_SAGEMAKER` / `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from modelport.local.sagemaker.api import SageMakerApp
+from modelport.local.sagemaker.artifacts import Artifacts
+from modelport.local.sagemaker.autoscaling import Autoscaler
+from modelport.local.sagemaker.clock import Clock
+from modelport.local.sagemaker.control import Control
+from modelport.local.sagemaker.deployment import Baker, cloudwatch_alarm_states
+from modelport.local.sagemaker.endpoints import Endpoints
+from modelport.local.sagemaker.processes import Launcher, launch
+from modelport.local.sagemaker.provision import Provisioner
+from modelport.local.sagemaker.runtime import InvokeResult, invoke
+from modelport.local.sagemaker.shapes import SageMakerError
+from modelport.local.sagemaker.store import Store
+from modelport.local.sagemaker.training import Training
+from modelport.local.settings import LocalSettings
+from modelport.local.wsgi import ServerThread
+
+log = logging.getLogger(__name__)
+
+
+class LocalSageMaker:
+    """The subset of SageMaker and SageMaker runtime that the platform calls.
+
+    `aws_client(service)` gives boto3 clients of the embedded AWS (S3 for artifacts and
+    training data, CloudWatch for rollback alarms, Application Auto Scaling for targets).
+    """
+
+    def __init__(
+        self,
+        settings: LocalSettings,
+        aws_client: Callable[[str], Any],
+        *,
+        launcher: Launcher = launch,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or Clock()
+        root = settings.state_dir / "sagemaker"
+        self.root = root
+        self.store = Store(root)
+        provisioner = Provisioner(
+            settings, Artifacts(lambda: aws_client("s3"), root / "artifacts"), launcher, root / "logs",
+        )
+        baker = Baker(settings, self.clock, cloudwatch_alarm_states(lambda: aws_client("cloudwatch")))
+        self.endpoints = Endpoints(self.store, provisioner, baker, self.clock)
+        self.training = Training(
+            settings, self.store, lambda: aws_client("s3"), launcher, self.clock, root / "training"
+        )
+        self.autoscaler = Autoscaler(
+            lambda: aws_client("application-autoscaling"), self.endpoints, self.clock
+        )
+        self.control = Control(
+            self.store, self.endpoints, self.training, settings.region, settings.account_id,
+            self.clock.time,
+        )
+        self.app = SageMakerApp(self.control.operations(), self.invoke)
+        self._stop = threading.Event()
+        self._autoscaling: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> LocalSageMaker:
+        """Bring back what was serving before the last stop; start the autoscaler."""
+        self._stop.clear()
+        self.training.restore()
+        self.endpoints.restore()
+        self._autoscaling = threading.Thread(
+            target=self.autoscaler.run, args=(self.settings.autoscale_interval_s, self._stop),
+            name="sagemaker-autoscaler", daemon=True,
+        )
+        self._autoscaling.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop every process; records stay as they are, so a start brings them back."""
+        self._stop.set()
+        if self._autoscaling is not None:
+            self._autoscaling.join(timeout=10)
+        self.training.stop_all()
+        self.endpoints.stop_all()
+
+    def serve(self, host: str | None = None, port: int = 0) -> ServerThread:
+        """Serve standalone on its own port (both control plane and runtime)."""
+        return ServerThread(self.app, host or self.settings.host, port, "local SageMaker").start()
+
+    # -- hooks ----------------------------------------------------------------------------
+    def scaling_changed(self, operation: str, request: dict) -> None:
+        self.autoscaler.scaling_changed(operation, request)
+
+    # -- runtime --------------------------------------------------------------------------
+    def invoke(
+        self,
+        endpoint: str,
+        body: bytes,
+        *,
+        content_type: str | None = None,
+        accept: str | None = None,
+        custom_attributes: str | None = None,
+        target_variant: str | None = None,
+        inference_id: str | None = None,
+    ) -> InvokeResult:
+        """InvokeEndpoint in-process (the gateway's direct path); raises SageMakerError."""
+        runtime = self.endpoints.runtime(endpoint)
+        # A runtime has a blue fleet exactly while the endpoint is InService or Updating.
+        if runtime is None or runtime.blue is None:
+            raise SageMakerError(
+                "ValidationError",
+                f"Endpoint {endpoint} of account {self.settings.account_id} not found.",
+            )
+        headers = {
+            "Content-Type": content_type or "application/octet-stream",
+            "Accept": accept,
+            "X-Amzn-SageMaker-Custom-Attributes": custom_attributes,
+            "X-Amzn-SageMaker-Inference-Id": inference_id,
+        }
+        headers = {k: v for k, v in headers.items() if v is not None}
+        return invoke(runtime, body, headers, target_variant, self.settings.account_id)

@@ -1,0 +1,56 @@
+"""Settings of `modelport local`: the one pydantic-settings class of the local deployable.
+
+Every knob of the embedded AWS, the SQS event source and the local SageMaker lives here
+(prefix `MODELPORT_LOCAL_`), so that nothing else in `modelport.local` reads the
+environment. Tests build instances directly with the values they need.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LocalSettings(BaseSettings):
+    """Configuration of the platform on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELPORT_LOCAL_", extra="ignore")
+
+    #: where all local state lives (snapshots, SageMaker records, model dirs, logs).
+    state_dir: Path = Path(".modelport/local")
+    #: loopback address every local server binds.
+    host: str = "127.0.0.1"
+    #: port of the embedded AWS front (moto + Lambda + SageMaker); 0 picks a free one.
+    aws_port: int = Field(default=0, ge=0, le=65535)
+    region: str = "us-east-1"
+    #: moto's default account; ARNs built locally use it too.
+    account_id: str = "123456789012"
+
+    #: seconds between snapshots of the embedded AWS while something changed (0: only on stop).
+    snapshot_interval_s: float = Field(default=2.0, ge=0)
+
+    #: module run as `python -m <module>` for endpoint instances (the serving container).
+    serving_module: str = "model_containers.serving"
+    #: module run as `python -m <module>` for training jobs (the training container).
+    training_module: str = "model_containers.training"
+    #: images whose repository name contains this run the modules above; others fail.
+    image_marker: str = "modelport"
+    #: how long a new instance may take to answer `GET /ping` with 200.
+    health_timeout_s: float = Field(default=60.0, gt=0)
+    #: interval of health polling while an instance starts.
+    health_poll_s: float = Field(default=0.1, gt=0)
+    #: timeout of one request forwarded to an endpoint instance.
+    invoke_timeout_s: float = Field(default=60.0, gt=0)
+    #: serving workers per endpoint instance (`MODELPORT_WORKERS`).
+    serving_workers: int = Field(default=1, ge=1)
+    #: blue/green: roll back when the green fleet's share of failed invocations
+    #: (container errors or unreachable) during a baking period exceeds this ...
+    rollback_error_rate: float = Field(default=0.5, ge=0, le=1)
+    #: ... once at least this many invocations reached the green fleet.
+    rollback_min_invocations: int = Field(default=5, ge=1)
+    #: interval of alarm and error-rate checks during a baking period.
+    bake_check_s: float = Field(default=1.0, gt=0)
+    #: interval of the target-tracking autoscaler (SageMakerVariantInvocationsPerInstance).
+    autoscale_interval_s: float = Field(default=60.0, gt=0)

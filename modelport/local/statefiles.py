@@ -1,0 +1,69 @@
+"""Atomic files in the local state directory: JSON documents and content-addressed blobs.
+
+Every write goes to a temporary file in the same directory, is flushed to disk and then
+renamed over the target, so a crash leaves either the old or the new file, never half
+of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, document: Any) -> None:
+    write_bytes_atomic(path, orjson.dumps(document, option=orjson.OPT_INDENT_2))
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return default
+
+
+class BlobStore:
+    """Content-addressed blobs (`<sha256>` files) so unchanged data is written once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.root / digest
+        if not path.exists():
+            write_bytes_atomic(path, data)
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        return (self.root / digest).read_bytes()
+
+    def has(self, digest: str) -> bool:
+        return (self.root / digest).exists()
+
+    def keep_only(self, digests: set[str]) -> None:
+        """Remove blobs no snapshot refers to any more."""
+        if not self.root.exists():
+            return
+        for path in self.root.iterdir():
+            if path.name not in digests and not path.name.startswith("."):
+                path.unlink(missing_ok=True)
