@@ -28,7 +28,11 @@ def main() -> None:
         settings = load_stage_settings(app.node.try_get_context)
     except SettingsError as error:
         sys.exit(f"modelport: {error}")
-    build_platform(app, settings)
+    # Developer switches, not stage settings: `-c bundle=false` skips the pip bundling of the
+    # Lambda code; `-c asl_dir=<dir>` reads the workflow definitions from elsewhere.
+    bundle = str(app.node.try_get_context("bundle") or "true").lower() != "false"
+    asl_dir = app.node.try_get_context("asl_dir")
+    build_platform(app, settings, bundle=bundle, **({"asl_dir": Path(asl_dir).resolve()} if asl_dir else {}))
     app.synth()
 
 

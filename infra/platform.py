@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
 
+from infra.nag import acknowledge_findings
+from infra.packaging import code_factory
+from infra.routes import ApiRoute
 from infra.settings import StageSettings
+from infra.stacks.api import ApiStack
 from infra.stacks.data import DataStack
+from infra.stacks.observability import ObservabilityStack
 from infra.stacks.serving import ServingStack
+from infra.stacks.workflows import ASL_DIR
 
 
 @dataclass(frozen=True)
@@ -17,14 +25,55 @@ class Platform:
 
     data: DataStack
     serving: ServingStack
+    api: ApiStack
+    observability: ObservabilityStack
 
 
-def build_platform(app: cdk.App, settings: StageSettings) -> Platform:
-    """Add the stage's stacks to `app`. Settings are the only thing that varies by stage."""
+def build_platform(
+    app: cdk.App,
+    settings: StageSettings,
+    *,
+    bundle: bool = True,
+    asl_dir: Path = ASL_DIR,
+    routes: tuple[ApiRoute, ...] | None = None,
+) -> Platform:
+    """Add the stage's stacks to `app`. Settings are the only thing that varies by stage;
+    `bundle=False` (tests) ships `functions/` without installing its dependencies."""
     env = cdk.Environment(account=settings.account, region=settings.region)
     prefix = settings.stack_prefix
+    code = code_factory(bundle=bundle)
     data = DataStack(app, f"{prefix}-Data", settings=settings, env=env)
     serving = ServingStack(app, f"{prefix}-Serving", settings=settings, data=data, env=env)
-    for stack in (data, serving):
+    api = ApiStack(
+        app, f"{prefix}-Api", settings=settings, data=data, serving=serving, code=code,
+        routes=routes, asl_dir=asl_dir, env=env,
+    )  # fmt: skip
+    observability = ObservabilityStack(
+        app, f"{prefix}-Observability", settings=settings, data=data, api=api, env=env
+    )
+    platform = Platform(data=data, serving=serving, api=api, observability=observability)
+    for stack in (data, serving, api, observability):
         cdk.Tags.of(stack).add("modelport:stage", settings.name)
-    return Platform(data=data, serving=serving)
+    _outputs(platform)
+    # cdk-nag 3.x runs as a policy-validation plugin (Aspects no longer work with it).
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    acknowledge_findings(platform)
+    return platform
+
+
+def _outputs(platform: Platform) -> None:
+    """What `modelport admin bootstrap` and the README's deploy section read."""
+    data, api, serving = platform.data, platform.api, platform.serving
+    for stack, name, value in (
+        (api, "ApiUrl", api.api.url),
+        (api, "RestApiId", api.api.rest_api_id),
+        (data, "TableName", data.table.table_name),
+        (data, "AuditTableName", data.audit_table.table_name),
+        (data, "ArtifactsBucketName", data.artifacts_bucket.bucket_name),
+        (data, "DatasetsBucketName", data.datasets_bucket.bucket_name),
+        (data, "CapturesBucketName", data.captures_bucket.bucket_name),
+        (serving, "CpuRepositoryUri", serving.cpu_repository.repository_uri),
+        (serving, "GpuRepositoryUri", serving.gpu_repository.repository_uri),
+        (serving, "SageMakerRoleArn", serving.sagemaker_role.role_arn),
+    ):
+        cdk.CfnOutput(stack, name, value=value)

@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from functions.core.endpoints import endpoint_name
+from infra.constructs.grants import grant_key, grant_list, grant_objects
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.images import ecr_repository_arn, framework_image_uri
 from infra.settings import PinnedEndpoint, StageSettings
@@ -64,11 +65,12 @@ class ServingStack(Stack):
     def _grant_sagemaker_role(self) -> None:
         role, data = self.sagemaker_role, self.data
         # endpoints read model artifacts; training jobs read datasets and write their output
-        data.artifacts_bucket.grant_read(role, "models/*")
-        data.artifacts_bucket.grant_read_write(role, "training/*")
-        data.datasets_bucket.grant_read(role, "datasets/*")
-        data.captures_bucket.grant_put(role)
-        data.key.grant_encrypt_decrypt(role)
+        grant_objects(role, data.artifacts_bucket, "models/*", "s3:GetObject")
+        grant_objects(role, data.artifacts_bucket, "training/*", "s3:GetObject", "s3:PutObject")
+        grant_objects(role, data.datasets_bucket, "datasets/*", "s3:GetObject")
+        grant_list(role, data.datasets_bucket, "datasets/")
+        grant_objects(role, data.captures_bucket, "*", "s3:PutObject")
+        grant_key(role, data.key, write=True)
         self.cpu_repository.grant_pull(role)
         self.gpu_repository.grant_pull(role)
         role.add_to_policy(

@@ -1,0 +1,91 @@
+"""Least-privilege grants shared by the Api and Workflows stacks (the parent does the grants)."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+#: writes of the metadata table; DeleteItem is for Powertools idempotency records only.
+TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+#: the audit table is append-only: no UpdateItem, no DeleteItem for anyone.
+AUDIT_APPEND = ("dynamodb:PutItem",)
+
+
+def grant_key(principal: iam.IGrantable, key: kms.IKey, *, write: bool) -> None:
+    """The KMS calls that DynamoDB, S3 and SQS make with the caller's rights, named one by one."""
+    actions = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey") if write else ("kms:Decrypt",)
+    key.grant(principal, *actions)
+
+
+def grant_table(
+    principal: iam.IGrantable,
+    table: dynamodb.ITable,
+    key: kms.IKey,
+    *,
+    write: bool,
+    audit: bool = False,
+    indexes: tuple[str, ...] = (),
+) -> None:
+    """Item-level rights on a table and its named indexes, plus the KMS use its encryption needs."""
+    actions = TABLE_READ + ((AUDIT_APPEND if audit else TABLE_WRITE) if write else ())
+    principal.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(actions),
+            resources=[table.table_arn, *(f"{table.table_arn}/index/{name}" for name in indexes)],
+        )
+    )
+    grant_key(principal, key, write=write)
+
+
+def grant_objects(principal: iam.IGrantable, bucket: s3.IBucket, pattern: str, *actions: str) -> None:
+    """Object rights (`s3:GetObject`, `s3:PutObject`, ...) under one key pattern of a bucket."""
+    principal.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(actions), resources=[bucket.arn_for_objects(pattern)])
+    )
+
+
+def grant_list(principal: iam.IGrantable, bucket: s3.IBucket, prefix: str) -> None:
+    """`s3:ListBucket` limited to one prefix (SageMaker lists `S3Prefix` channels)."""
+    principal.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}},
+        )
+    )
+
+
+def sagemaker_arns(stack: Stack, prefix: str, *resource_types: str) -> list[str]:
+    """ARNs of the platform's SageMaker resources (all named `<prefix>...`, contracts.md)."""
+    return [
+        stack.format_arn(service="sagemaker", resource=resource_type, resource_name=f"{prefix}*")
+        for resource_type in resource_types
+    ]
+
+
+def grant_pass_role(principal: iam.IGrantable, role: iam.IRole) -> None:
+    """iam:PassRole on exactly `role`, and only to SageMaker."""
+    principal.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )
+    )
+
+
+def grant_authorizer_cache_flush(principal: iam.IGrantable, stack: Stack, rest_api_id: str, stage: str) -> None:
+    """`FlushStageAuthorizersCache` (DELETE .../cache/authorizers) on the platform's API stage."""
+    principal.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["apigateway:DELETE"],
+            resources=[
+                f"arn:{stack.partition}:apigateway:{stack.region}::/restapis/{rest_api_id}"
+                f"/stages/{stage}/cache/authorizers"
+            ],
+        )
+    )

@@ -1,0 +1,146 @@
+"""cdk-nag acknowledgements: each names the exact finding, where it applies, and why it stands.
+
+Acknowledgements go through `Validations.of(construct).acknowledge(...)` (cdk-nag 3.x) with
+the finding's full id, e.g. `AwsSolutions-IAM5[Resource::arn:aws:sagemaker:...:endpoint/mp-dev-*]`,
+so a new wildcard on the same role is still reported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_s3 as s3
+from constructs import IConstruct
+
+if TYPE_CHECKING:
+    from infra.platform import Platform
+
+_X_RAY = "X-Ray PutTraceSegments/PutTelemetryRecords take no resource ARN (active tracing)."
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str, *findings: str) -> None:
+    """Acknowledge AwsSolutions `rule` (e.g. `IAM5`) on `construct` and its children."""
+    ids = [f"AwsSolutions-{rule}[{finding}]" for finding in findings] or [f"AwsSolutions-{rule}"]
+    Validations.of(construct).acknowledge(*(Acknowledgment(id=i, reason=reason) for i in ids))
+
+
+def acknowledge_findings(platform: Platform) -> None:
+    """Acknowledge the AwsSolutions findings that are deliberate."""
+    data, serving, api = platform.data, platform.serving, platform.api
+    settings = data.settings
+    account = settings.account or "<AWS::AccountId>"
+    region = settings.region
+
+    def arn(service: str, resource: str) -> str:
+        return f"Resource::arn:aws:{service}:{region}:{account}:{resource}"
+
+    def objects(consumer: Stack, bucket: s3.IBucket, pattern: str) -> str:
+        """How cdk-nag spells `<bucket ARN>/<pattern>` in a stack that imports the bucket."""
+        name = Stack.of(bucket).resolve(Stack.of(bucket).export_value(bucket.bucket_arn))["Fn::ImportValue"]
+        return f"Resource::{name}/{pattern}"
+
+    endpoints = settings.endpoint_prefix + "*"
+    dynamic = (
+        f"SageMaker resources are created per deployment and retrain, so the grant covers the "
+        f"stage's name prefix ({endpoints}) rather than names known at deploy time."
+    )
+
+    # --- every Lambda ---------------------------------------------------------------------
+    workflows = api.workflows
+    functions = [api.authorizer_function, *api.functions.values(),
+                 workflows.deploy_steps, workflows.retrain_steps, workflows.trigger]  # fmt: skip
+    for fn in functions:
+        acknowledge(fn.function, "L1", "python3.12 is the runtime the Lambda bundle is built for "
+                    "(cp312 arm64 wheels); moving runtimes is a deliberate upgrade with its own tests.")
+    for fn in functions:
+        if fn is not workflows.deploy_steps:
+            acknowledge(fn.role, "IAM5", _X_RAY, "Resource::*")
+    acknowledge(
+        workflows.deploy_steps.role, "IAM5",
+        _X_RAY + " Application Auto Scaling has no resource ARNs; its statement is limited by the "
+        "application-autoscaling:service-namespace = sagemaker condition.",
+        "Resource::*",
+    )  # fmt: skip
+    acknowledge(
+        workflows.deploy_steps.role, "IAM5", dynamic,
+        arn("sagemaker", f"model/{endpoints}"), arn("sagemaker", f"endpoint-config/{endpoints}"),
+        arn("sagemaker", f"endpoint/{endpoints}"),
+    )  # fmt: skip
+    acknowledge(
+        workflows.deploy_steps.role, "IAM5",
+        "Rollback alarms are created per endpoint, under the stage's endpoint prefix.",
+        arn("cloudwatch", f"alarm:{endpoints}"),
+    )
+    acknowledge(
+        workflows.deploy_steps.role, "IAM5",
+        "The Application Auto Scaling service-linked role for SageMaker has an AWS-chosen suffix.",
+        f"Resource::arn:aws:iam::{account}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*",
+    )
+    acknowledge(workflows.retrain_steps.role, "IAM5", dynamic, arn("sagemaker", f"training-job/{endpoints}"))
+    prefix_reason = "Objects are keyed per model and version; the grant is limited to the one prefix this role owns."
+    acknowledge(api.functions["registry"].role, "IAM5", prefix_reason, objects(api, data.artifacts_bucket, "models/*"))
+    acknowledge(api.functions["retraining"].role, "IAM5", prefix_reason, objects(api, data.datasets_bucket, "datasets/*"))
+    acknowledge(workflows.trigger.role, "IAM5", prefix_reason, objects(api, data.datasets_bucket, "datasets/*"))
+    acknowledge(
+        workflows.retrain_steps.role, "IAM5", prefix_reason, objects(api, data.artifacts_bucket, "training/*")
+    )
+
+    # --- state machines -------------------------------------------------------------------
+    for machine in (workflows.deploy_state_machine, workflows.retrain_state_machine):
+        acknowledge(
+            machine.role, "IAM5",
+            "CloudWatch Logs log delivery (logs:CreateLogDelivery, ...) and X-Ray accept no resource ARN.",
+            "Resource::*",
+        )  # fmt: skip
+        acknowledge(
+            machine.role, "IAM5", dynamic,
+            *(arn("sagemaker", f"{kind}/{endpoints}") for kind in ("model", "endpoint-config", "endpoint", "training-job")),
+        )  # fmt: skip
+
+    # --- SageMaker execution role ---------------------------------------------------------
+    role = serving.sagemaker_role
+    acknowledge(
+        role, "IAM5",
+        "ecr:GetAuthorizationToken takes no resource ARN; cloudwatch:PutMetricData is limited by "
+        "the cloudwatch:namespace condition to SageMaker's namespaces.",
+        "Resource::*",
+    )  # fmt: skip
+    acknowledge(
+        role, "IAM5",
+        "Endpoints read any published model artifact, training jobs read datasets and write their "
+        "output, endpoints write captures: each limited to its prefix.",
+        objects(serving, data.artifacts_bucket, "models/*"), objects(serving, data.artifacts_bucket, "training/*"),
+        objects(serving, data.datasets_bucket, "datasets/*"), objects(serving, data.captures_bucket, "*"),
+    )  # fmt: skip
+    acknowledge(
+        role, "IAM5", "SageMaker names its log groups /aws/sagemaker/<kind>/<resource name>.",
+        arn("logs", "log-group:/aws/sagemaker/*"),
+    )
+
+    # --- API --------------------------------------------------------------------------------
+    acknowledge(api.inference_role, "IAM5", dynamic, arn("sagemaker", f"endpoint/{endpoints}"))
+    acknowledge(
+        api.api, "COG4",
+        "Callers authenticate with Modelport API keys checked by the Lambda REQUEST authorizer "
+        "(DESIGN §4: roles, model patterns, expiry, revocation), not with Cognito user pools.",
+    )
+    acknowledge(
+        api.api, "APIG3",
+        "No WAF web ACL by default: the API is key-authenticated and throttled per stage; a web "
+        "ACL is an account-level choice with its own cost, to associate with the stage if wanted.",
+    )
+    acknowledge(
+        api.api, "IAM4",
+        "API Gateway's account-level CloudWatch role needs the AWS-managed push-to-logs policy "
+        "to deliver the access logs.",
+        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+    )
+
+    # --- data -------------------------------------------------------------------------------
+    acknowledge(
+        data, "IAM4",
+        "CDK's own BucketNotificationsHandler (it configures the datasets bucket's S3 → SQS "
+        "notification) runs with the AWS-managed basic execution policy.",
+        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    )

@@ -1,0 +1,237 @@
+"""Api stack: the REST API, its authorizer, the control-plane Lambdas and the direct
+SageMaker inference path; the Workflows stack is nested here (see workflows.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs.grants import grant_authorizer_cache_flush, grant_objects, grant_table
+from infra.constructs.inference import add_gateway_responses, inference_integration, inference_method_responses
+from infra.packaging import CodeFactory
+from infra.constructs.platform_function import PlatformFunction, retention
+from infra.routes import ApiRoute, AuthorizerKind, platform_routes
+from infra.settings import StageSettings
+from infra.stacks.data import DataStack
+from infra.stacks.serving import ServingStack
+from infra.stacks.workflows import ASL_DIR, WorkflowsStack
+
+#: control-plane Lambdas: contract name → what it serves (contracts.md).
+CONTROL_PLANE = {
+    "registry": "models, versions, artifacts",
+    "versioning": "submit, approve, reject, aliases",
+    "keys": "API keys",
+    "audit": "audit log and its verification",
+    "deployments": "deployments",
+    "retraining": "datasets and retrains",
+}
+#: binary request bodies passed through to SageMaker untouched (JSON and CSV are text).
+BINARY_MEDIA_TYPES = ["application/octet-stream", "application/x-npy", "application/x-protobuf"]
+
+
+class ApiStack(Stack):
+    """Exposes `api`, `authorizer_function`, `functions` (contract name → PlatformFunction),
+    `authorizers` (AuthorizerKind → RequestAuthorizer), `inference_role` and `workflows`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: StageSettings,
+        data: DataStack,
+        serving: ServingStack,
+        code: CodeFactory,
+        routes: tuple[ApiRoute, ...] | None = None,
+        asl_dir: Path = ASL_DIR,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.settings, self.data, self.serving = settings, data, serving
+        self.removal = RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY
+        self.retention = retention(settings.log_retention_days)
+        routes = platform_routes() if routes is None else routes
+
+        self.api = self._rest_api()
+        self.api_stage_name = settings.name
+        base_env = {
+            "MODELPORT_STAGE": settings.name,
+            "MODELPORT_TABLE_NAME": data.table.table_name,
+            "MODELPORT_AUDIT_TABLE_NAME": data.audit_table.table_name,
+            "MODELPORT_ARTIFACTS_BUCKET": data.artifacts_bucket.bucket_name,
+            "MODELPORT_DATASETS_BUCKET": data.datasets_bucket.bucket_name,
+            "MODELPORT_CAPTURES_BUCKET": data.captures_bucket.bucket_name,
+            "MODELPORT_REST_API_ID": self.api.rest_api_id,
+            "MODELPORT_API_STAGE_NAME": self.api_stage_name,
+            "MODELPORT_SAGEMAKER_ROLE_ARN": serving.sagemaker_role.role_arn,
+            "MODELPORT_CPU_IMAGE_URI": serving.cpu_image_uri,
+            "MODELPORT_GPU_IMAGE_URI": serving.gpu_image_uri,
+            "MODELPORT_ALLOWED_INSTANCE_TYPES": ",".join(settings.allowed_instance_types),
+            "POWERTOOLS_METRICS_NAMESPACE": "Modelport",
+        }
+        self.workflows = WorkflowsStack(
+            self,
+            "Workflows",
+            settings=settings,
+            data=data,
+            serving=serving,
+            code=code,
+            environment=base_env,
+            rest_api_id=self.api.rest_api_id,
+            api_stage_name=self.api_stage_name,
+            asl_dir=asl_dir,
+        )
+        env = {
+            **base_env,
+            "MODELPORT_EVENT_BUS_NAME": self.workflows.event_bus.event_bus_name,
+            "MODELPORT_DEPLOY_STATE_MACHINE_ARN": self.workflows.deploy_state_machine.state_machine_arn,
+            "MODELPORT_RETRAIN_STATE_MACHINE_ARN": self.workflows.retrain_state_machine.state_machine_arn,
+        }
+        stack_code = code()
+        self.authorizer_function = self._function("Authorizer", "auth", "REQUEST authorizer", stack_code, env)
+        self.indexes = tuple(index.name for index in data.schema.indexes)
+        grant_table(self.authorizer_function.role, data.table, data.key, write=False, indexes=self.indexes)
+        self.functions = {
+            name: self._function(name.capitalize(), name, what, stack_code, env)
+            for name, what in CONTROL_PLANE.items()
+        }
+        self._grant_control_plane()
+        self.authorizers = {kind: self._authorizer(kind) for kind in AuthorizerKind}
+        self.inference_role = iam.Role(
+            self,
+            "InferenceIntegrationRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="API Gateway to SageMaker runtime InvokeEndpoint on this stage's endpoints",
+        )
+        self.inference_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:InvokeEndpoint"],
+                resources=[
+                    self.format_arn(
+                        service="sagemaker", resource="endpoint", resource_name=f"{settings.endpoint_prefix}*"
+                    )
+                ],
+            )
+        )
+        self.validator = self.api.add_request_validator(
+            "RequestValidator", validate_request_parameters=True, validate_request_body=True
+        )
+        for route in routes:
+            self._add_route(route)
+        add_gateway_responses(self.api)
+
+    def _rest_api(self) -> apigw.RestApi:
+        settings = self.settings
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            encryption_key=self.data.key,
+            retention=self.retention,
+            removal_policy=self.removal,
+        )
+        return apigw.RestApi(
+            self,
+            "Api",
+            description=f"Modelport {settings.name}",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            binary_media_types=BINARY_MEDIA_TYPES,
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=self.removal,
+            deploy_options=apigw.StageOptions(
+                stage_name=settings.name,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=True,
+                ),
+                throttling_rate_limit=settings.throttle_rate_limit,
+                throttling_burst_limit=settings.throttle_burst_limit,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                metrics_enabled=True,
+                data_trace_enabled=False,
+                tracing_enabled=True,
+            ),
+        )
+
+    def _function(self, id: str, folder: str, what: str, code: lambda_.Code, env: dict) -> PlatformFunction:
+        return PlatformFunction(
+            self,
+            id,
+            handler=f"functions.{folder}.handler.lambda_handler",
+            code=code,
+            description=f"Modelport {self.settings.name}: {what}",
+            environment={**env, "POWERTOOLS_SERVICE_NAME": folder},
+            log_key=self.data.key,
+            log_retention=self.retention,
+            removal_policy=self.removal,
+        )
+
+    def _grant_control_plane(self) -> None:
+        data, fns, wf = self.data, self.functions, self.workflows
+        for name, fn in fns.items():
+            writes = name != "audit"
+            grant_table(fn.role, data.table, data.key, write=writes, indexes=self.indexes)
+            grant_table(fn.role, data.audit_table, data.key, write=writes, audit=True)
+            if writes:
+                wf.event_bus.grant_put_events_to(fn.role)
+        # publishers upload through URLs presigned by the registry, which then verifies them
+        grant_objects(
+            fns["registry"].role, data.artifacts_bucket, "models/*",
+            "s3:PutObject", "s3:GetObject", "s3:GetObjectAttributes",
+        )  # fmt: skip
+        grant_objects(fns["retraining"].role, data.datasets_bucket, "datasets/*", "s3:PutObject", "s3:GetObject")
+        # moving an alias changes what the cached authorizer answers mean
+        grant_authorizer_cache_flush(fns["versioning"].role, self, self.api.rest_api_id, self.api_stage_name)
+        # executions report back through the table; the handlers only start them
+        wf.deploy_state_machine.grant_start_execution(fns["deployments"].role)
+        wf.retrain_state_machine.grant_start_execution(fns["retraining"].role)
+
+    def _authorizer(self, kind: AuthorizerKind) -> apigw.RequestAuthorizer:
+        identity = [apigw.IdentitySource.header("Authorization")]
+        if kind in (AuthorizerKind.MODEL, AuthorizerKind.VERSION):
+            identity.append("method.request.path.name")
+        if kind is AuthorizerKind.VERSION:
+            identity.append("method.request.path.spec")
+        return apigw.RequestAuthorizer(
+            self,
+            f"{kind.value.title().replace('_', '')}Authorizer",
+            handler=self.authorizer_function.function,
+            identity_sources=identity,
+            results_cache_ttl=Duration.seconds(self.settings.authorizer_cache_ttl_seconds),
+        )
+
+    def _add_route(self, route: ApiRoute) -> None:
+        resource = self.api.root.resource_for_path(route.path)
+        params = {f"method.request.path.{name}": True for name in route.path_params}
+        options: dict = {}
+        if route.authorizer is not None:
+            params["method.request.header.Authorization"] = True
+            options = {
+                "authorizer": self.authorizers[route.authorizer],
+                "authorization_type": apigw.AuthorizationType.CUSTOM,
+            }
+        if route.inference:
+            resource.add_method(
+                route.method,
+                inference_integration(self, role=self.inference_role, oip_v2=route.oip_v2),
+                request_parameters={**params, "method.request.header.Content-Type": False},
+                request_validator=self.validator,
+                method_responses=inference_method_responses(),
+                **options,
+            )
+            return
+        if route.function is None or route.function not in self.functions:
+            raise ValueError(f"route {route.method} {route.path}: unknown Lambda {route.function!r}")
+        resource.add_method(
+            route.method,
+            apigw.LambdaIntegration(self.functions[route.function].function, allow_test_invoke=False),
+            request_parameters=params,
+            request_validator=self.validator,
+            **options,
+        )

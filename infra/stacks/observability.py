@@ -1,0 +1,140 @@
+"""Observability stack: one dashboard and the platform's alarms, to a KMS-encrypted SNS topic."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from infra.settings import StageSettings
+from infra.stacks.api import ApiStack
+from infra.stacks.data import DataStack
+
+_PERIOD = Duration.minutes(5)
+
+
+class ObservabilityStack(Stack):
+    """Exposes `topic`, `dashboard` and `alarms` (name → Alarm)."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, settings: StageSettings, data: DataStack, api: ApiStack, **kwargs
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        thresholds = settings.alarms
+        self.topic = sns.Topic(
+            self, "AlarmTopic", display_name=f"Modelport {settings.name} alarms", master_key=data.key,
+            enforce_ssl=True,
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        for address in settings.alarm_emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(address))
+
+        rest_api = api.api
+        api_5xx = rest_api.metric_server_error(period=_PERIOD, statistic="Sum")
+        api_4xx = rest_api.metric_client_error(period=_PERIOD, statistic="Sum")
+        api_latency = rest_api.metric_latency(period=_PERIOD, statistic="p99")
+        endpoints = _EndpointMetrics(settings.endpoint_prefix)
+        machines = (api.workflows.deploy_state_machine, api.workflows.retrain_state_machine)
+        workflow_failures = cw.MathExpression(
+            expression="+".join(f"f{i} + t{i} + a{i}" for i in range(len(machines))),
+            using_metrics={
+                f"{letter}{i}": metric
+                for i, machine in enumerate(machines)
+                for letter, metric in (
+                    ("f", machine.metric_failed(period=_PERIOD, statistic="Sum")),
+                    ("t", machine.metric_timed_out(period=_PERIOD, statistic="Sum")),
+                    ("a", machine.metric_aborted(period=_PERIOD, statistic="Sum")),
+                )
+            },
+            label="Failed, timed-out and aborted workflow executions",
+            period=_PERIOD,
+        )
+        dlq_depth = data.dataset_dlq.metric_approximate_number_of_messages_visible(period=_PERIOD, statistic="Maximum")
+
+        self.alarms = {
+            "Api5xx": self._alarm("Api5xx", api_5xx, thresholds.api_5xx_count, "API 5XX errors"),
+            "Api4xx": self._alarm("Api4xx", api_4xx, thresholds.api_4xx_count, "API 4XX errors"),
+            "ApiLatency": self._alarm("ApiLatency", api_latency, thresholds.api_latency_p99_ms, "API p99 latency (ms)"),
+            "Endpoint5xx": self._alarm(
+                "Endpoint5xx", endpoints.query("Invocation5XXErrors", "SUM"), thresholds.endpoint_5xx_count,
+                "model 5XX errors on the stage's endpoints",
+            ),
+            "EndpointLatency": self._alarm(
+                "EndpointLatency", endpoints.query("ModelLatency", "MAX"),
+                # ModelLatency is reported in microseconds
+                thresholds.endpoint_latency_ms * 1000, "model latency (µs) on the stage's endpoints",
+            ),
+            "WorkflowFailures": self._alarm(
+                "WorkflowFailures", workflow_failures, thresholds.workflow_failures, "failed workflow executions"
+            ),
+            "DatasetDlq": self._alarm("DatasetDlq", dlq_depth, thresholds.dlq_depth, "dataset events in the DLQ"),
+        }
+
+        self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="API errors", left=[api_4xx, api_5xx], width=8),
+            cw.GraphWidget(title="API latency p99 (ms)", left=[api_latency], width=8),
+            cw.GraphWidget(title="Workflow failures", left=[workflow_failures], width=8),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Endpoint invocations", left=[endpoints.query("Invocations", "SUM", per_endpoint=True)], width=8),
+            cw.GraphWidget(title="Endpoint model latency, max (µs)", left=[endpoints.query("ModelLatency", "MAX", per_endpoint=True)], width=8),
+            cw.GraphWidget(
+                title="Endpoint errors",
+                left=[
+                    endpoints.query("Invocation4XXErrors", "SUM", per_endpoint=True),
+                    endpoints.query("Invocation5XXErrors", "SUM", per_endpoint=True),
+                ],
+                width=8,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Dataset DLQ depth", left=[dlq_depth], width=8),
+            cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=16),
+        )
+
+    def _alarm(self, id: str, metric: cw.IMetric, threshold: float, what: str) -> cw.Alarm:
+        alarm = cw.Alarm(
+            self,
+            id,
+            alarm_description=f"Modelport: {what} at or above {threshold} per 5 minutes",
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+        return alarm
+
+
+class _EndpointMetrics:
+    """Metrics over every endpoint of the stage: endpoints come and go with deployments, so
+    the dashboard and the alarms select them by name prefix with Metrics Insights queries."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def query(self, metric: str, aggregate: str, *, per_endpoint: bool = False) -> cw.MathExpression:
+        return cw.MathExpression(
+            expression=(
+                f'SELECT {aggregate}({metric}) FROM SCHEMA("AWS/SageMaker", EndpointName, VariantName) '
+                f"WHERE EndpointName LIKE '{self.prefix}%'" + (" GROUP BY EndpointName" if per_endpoint else "")
+            ),
+            using_metrics={},
+            label=f"{metric} ({aggregate.lower()}) over {self.prefix}*",
+            period=_PERIOD,
+        )

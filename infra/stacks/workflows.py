@@ -1,0 +1,263 @@
+"""Workflows stack: deploy and retrain state machines, their step Lambdas, the retrain trigger
+and the platform event bus.
+
+A nested stack of the Api stack: the control-plane handlers start these state machines and
+the deploy workflow flushes the API's authorizer cache, a mutual reference CloudFormation
+allows inside one stack tree but not between sibling stacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import ArnFormat, Duration, NestedStack, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.asl import definition_actions
+from infra.constructs.grants import (
+    grant_authorizer_cache_flush,
+    grant_objects,
+    grant_pass_role,
+    grant_table,
+    sagemaker_arns,
+)
+from infra.packaging import CodeFactory
+from infra.constructs.platform_function import PlatformFunction, retention
+from infra.settings import StageSettings
+from infra.stacks.data import DataStack
+from infra.stacks.serving import ServingStack
+
+ASL_DIR = Path(__file__).resolve().parents[2] / "functions" / "workflows"
+_SAGEMAKER_TYPES = ("model", "endpoint-config", "endpoint", "training-job")
+
+
+class WorkflowsStack(NestedStack):
+    """Exposes `event_bus`, `deploy_state_machine`, `retrain_state_machine` and the
+    `deploy_steps`, `retrain_steps` and `trigger` functions."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: StageSettings,
+        data: DataStack,
+        serving: ServingStack,
+        code: CodeFactory,
+        environment: Mapping[str, str],
+        rest_api_id: str,
+        api_stage_name: str,
+        asl_dir: Path = ASL_DIR,
+    ) -> None:
+        super().__init__(scope, id, description=f"Modelport {settings.name}: workflows")
+        self.settings, self.data, self.serving = settings, data, serving
+        self.removal = RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY
+        self.retention = retention(settings.log_retention_days)
+        self.event_bus = events.EventBus(self, "PlatformEvents", description="Modelport platform events")
+
+        env = {**environment, "MODELPORT_EVENT_BUS_NAME": self.event_bus.event_bus_name}
+        code_asset = code()
+        self.deploy_steps = self._function(
+            "DeploySteps", "functions.workflows.deploy_steps.lambda_handler", code_asset, env, "deploy workflow steps"
+        )
+        self.retrain_steps = self._function(
+            "RetrainSteps", "functions.workflows.retrain_steps.lambda_handler", code_asset, env, "retrain workflow steps"
+        )
+        self.trigger = self._function(
+            "RetrainTrigger", "functions.workflows.trigger.lambda_handler", code_asset, env, "retrain trigger (S3 to SQS)"
+        )
+        self._grant_steps(rest_api_id, api_stage_name)
+
+        self.deploy_state_machine = self._state_machine("Deploy", asl_dir / "deploy.asl.json", {})
+        self.retrain_state_machine = self._state_machine(
+            "Retrain",
+            asl_dir / "retrain.asl.json",
+            {"DeployStateMachineArn": self.deploy_state_machine.state_machine_arn},
+        )
+        self.retrain_state_machine.grant_start_execution(self.trigger.function)
+        self.retrain_steps.function.add_environment(
+            "MODELPORT_DEPLOY_STATE_MACHINE_ARN", self.deploy_state_machine.state_machine_arn
+        )
+        self.deploy_state_machine.grant_start_execution(self.retrain_steps.function)
+        self.trigger.function.add_environment(
+            "MODELPORT_RETRAIN_STATE_MACHINE_ARN", self.retrain_state_machine.state_machine_arn
+        )
+        self.trigger.function.add_event_source(
+            sources.SqsEventSource(data.dataset_queue, batch_size=10, report_batch_item_failures=True)
+        )
+
+    def _function(self, id: str, handler: str, code: lambda_.Code, env: Mapping[str, str], what: str) -> PlatformFunction:
+        return PlatformFunction(
+            self,
+            id,
+            handler=handler,
+            code=code,
+            description=f"Modelport {self.settings.name}: {what}",
+            environment=env,
+            log_key=self.data.key,
+            log_retention=self.retention,
+            removal_policy=self.removal,
+            timeout=Duration.minutes(1),
+        )
+
+    def _grant_steps(self, rest_api_id: str, api_stage_name: str) -> None:
+        data, prefix = self.data, self.settings.endpoint_prefix
+        indexes = tuple(index.name for index in data.schema.indexes)
+        for steps in (self.deploy_steps, self.retrain_steps, self.trigger):
+            grant_table(steps.role, data.table, data.key, write=True, indexes=indexes)
+            grant_table(steps.role, data.audit_table, data.key, write=True, audit=True)
+            self.event_bus.grant_put_events_to(steps.role)
+        deploy, retrain = self.deploy_steps.role, self.retrain_steps.role
+        deploy.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="EndpointLifecycle",
+                actions=[
+                    "sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
+                    "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DeleteEndpointConfig", "sagemaker:CreateEndpoint",
+                    "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint",
+                    "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:AddTags",
+                ],
+                resources=sagemaker_arns(self, prefix, "model", "endpoint-config", "endpoint"),
+            )
+        )
+        deploy.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="EndpointAutoscaling",
+                actions=[
+                    "application-autoscaling:RegisterScalableTarget",
+                    "application-autoscaling:DeregisterScalableTarget",
+                    "application-autoscaling:DescribeScalableTargets",
+                    "application-autoscaling:PutScalingPolicy",
+                    "application-autoscaling:DescribeScalingPolicies",
+                ],
+                # Application Auto Scaling has no resource ARNs to scope by; the service
+                # namespace condition keeps it to SageMaker variants.
+                resources=["*"],
+                conditions={"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}},
+            )
+        )
+        deploy.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="AutoscalingServiceLinkedRole",
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[
+                    f"arn:{self.partition}:iam::{self.account}:role/aws-service-role/"
+                    "sagemaker.application-autoscaling.amazonaws.com/*"
+                ],
+                conditions={"StringLike": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}},
+            )
+        )
+        deploy.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RollbackAlarms",
+                actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"],
+                resources=[self.format_arn(service="cloudwatch", resource="alarm", resource_name=f"{prefix}*",
+                                           arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+            )
+        )
+        grant_authorizer_cache_flush(deploy, self, rest_api_id, api_stage_name)
+        retrain.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="TrainingJobs",
+                actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob",
+                         "sagemaker:StopTrainingJob", "sagemaker:AddTags"],
+                resources=sagemaker_arns(self, prefix, "training-job"),
+            )
+        )
+        grant_objects(retrain, data.artifacts_bucket, "training/*", "s3:GetObject")
+        grant_objects(self.trigger.role, data.datasets_bucket, "datasets/*", "s3:GetObject")
+        for role in (deploy, retrain):
+            grant_pass_role(role, self.serving.sagemaker_role)
+            # SageMaker creates grants on the platform key for endpoint volumes and job output
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["kms:CreateGrant", "kms:DescribeKey"],
+                    resources=[data.key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+
+    def _state_machine(self, id: str, path: Path, extra: Mapping[str, str]) -> sfn.StateMachine:
+        if not path.is_file():
+            raise FileNotFoundError(f"workflow definition {path} is missing (issue 4 writes it)")
+        data, serving = self.data, self.serving
+        available = {
+            "DeployStepsFunctionArn": self.deploy_steps.function.function_arn,
+            "RetrainStepsFunctionArn": self.retrain_steps.function.function_arn,
+            "SageMakerRoleArn": serving.sagemaker_role.role_arn,
+            "ArtifactsBucket": data.artifacts_bucket.bucket_name,
+            "DatasetsBucket": data.datasets_bucket.bucket_name,
+            "CapturesBucket": data.captures_bucket.bucket_name,
+            "EventBusName": self.event_bus.event_bus_name,
+            **extra,
+        }
+        # Only the names the definition uses: an unused one would still be a reference, and
+        # the deploy machine must not depend on the retrain steps (which start it).
+        text = path.read_text()
+        substitutions = {name: value for name, value in available.items() if "${" + name + "}" in text}
+        role = iam.Role(self, f"{id}Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
+        log_group = logs.LogGroup(
+            self, f"{id}Logs", encryption_key=data.key, retention=self.retention, removal_policy=self.removal
+        )
+        machine = sfn.StateMachine(
+            self,
+            id,
+            definition_body=sfn.DefinitionBody.from_file(str(path)),
+            definition_substitutions=substitutions,
+            role=role,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            tracing_enabled=True,
+        )
+        self._grant_definition(role, definition_actions(path), substitutions)
+        return machine
+
+    def _grant_definition(self, role: iam.Role, actions: set[str], substitutions: Mapping[str, str]) -> None:
+        """Grant each action the definition calls, on the platform's resources only."""
+        prefix = self.settings.endpoint_prefix
+        by_service: dict[str, list[str]] = {}
+        for action in sorted(actions):
+            by_service.setdefault(action.split(":")[0], []).append(action)
+        for service, service_actions in by_service.items():
+            if service == "lambda":
+                resources = [
+                    value for name, value in substitutions.items() if name.endswith("StepsFunctionArn")
+                ]
+            elif service == "sagemaker":
+                types = sorted({t for action in service_actions for t in _sagemaker_types(action)})
+                resources = sagemaker_arns(self, prefix, *types)
+                if any(a in service_actions for a in ("sagemaker:CreateModel", "sagemaker:CreateTrainingJob")):
+                    grant_pass_role(role, self.serving.sagemaker_role)
+            elif service == "events":
+                resources = [self.event_bus.event_bus_arn]
+            elif service == "states" and "DeployStateMachineArn" in substitutions:
+                resources = [substitutions["DeployStateMachineArn"]]
+            else:
+                raise ValueError(
+                    f"the workflow calls {', '.join(service_actions)}: add a least-privilege rule "
+                    "for it to WorkflowsStack._grant_definition"
+                )
+            role.add_to_policy(iam.PolicyStatement(actions=service_actions, resources=resources))
+
+
+def _sagemaker_types(action: str) -> tuple[str, ...]:
+    """SageMaker resource types an action touches (CreateEndpoint also reads its config)."""
+    name = action.split(":", 1)[1]
+    if "TrainingJob" in name:
+        return ("training-job",)
+    if "EndpointConfig" in name:
+        return ("endpoint-config",)
+    if name in ("CreateEndpoint", "UpdateEndpoint"):
+        return ("endpoint", "endpoint-config")
+    if "Endpoint" in name:
+        return ("endpoint",)
+    if "Model" in name:
+        return ("model",)
+    return _SAGEMAKER_TYPES
