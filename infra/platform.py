@@ -10,7 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.nag import acknowledge_findings
 from infra.packaging import code_factory
-from infra.routes import ApiRoute
+from infra.routes import Route
 from infra.settings import StageSettings
 from infra.stacks.api import ApiStack
 from infra.stacks.data import DataStack
@@ -35,7 +35,7 @@ def build_platform(
     *,
     bundle: bool = True,
     asl_dir: Path = ASL_DIR,
-    routes: tuple[ApiRoute, ...] | None = None,
+    routes: tuple[Route, ...] | None = None,
 ) -> Platform:
     """Add the stage's stacks to `app`. Settings are the only thing that varies by stage;
     `bundle=False` (tests) ships `functions/` without installing its dependencies."""

@@ -16,7 +16,7 @@ from infra.constructs.grants import grant_authorizer_cache_flush, grant_objects,
 from infra.constructs.inference import add_gateway_responses, inference_integration, inference_method_responses
 from infra.packaging import CodeFactory
 from infra.constructs.platform_function import PlatformFunction, retention
-from infra.routes import ApiRoute, AuthorizerKind, platform_routes
+from infra.routes import AuthorizerKind, Route, platform_routes
 from infra.settings import StageSettings
 from infra.stacks.data import DataStack
 from infra.stacks.serving import ServingStack
@@ -48,7 +48,7 @@ class ApiStack(Stack):
         data: DataStack,
         serving: ServingStack,
         code: CodeFactory,
-        routes: tuple[ApiRoute, ...] | None = None,
+        routes: tuple[Route, ...] | None = None,
         asl_dir: Path = ASL_DIR,
         **kwargs,
     ) -> None:
@@ -206,14 +206,14 @@ class ApiStack(Stack):
             results_cache_ttl=Duration.seconds(self.settings.authorizer_cache_ttl_seconds),
         )
 
-    def _add_route(self, route: ApiRoute) -> None:
+    def _add_route(self, route: Route) -> None:
         resource = self.api.root.resource_for_path(route.path)
         params = {f"method.request.path.{name}": True for name in route.path_params}
         options: dict = {}
         if route.authorizer is not None:
             params["method.request.header.Authorization"] = True
             options = {
-                "authorizer": self.authorizers[route.authorizer],
+                "authorizer": self.authorizers[AuthorizerKind(route.authorizer)],
                 "authorization_type": apigw.AuthorizationType.CUSTOM,
             }
         if route.inference:

@@ -11,7 +11,7 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.schema import TableSchema, table_schema
+from infra.schema import AUDIT, METADATA, TableSchema
 from infra.settings import StageSettings
 
 #: Objects under this prefix of the datasets bucket start a retrain (DESIGN §1).
@@ -27,7 +27,7 @@ class DataStack(Stack):
     def __init__(self, scope: Construct, id: str, *, settings: StageSettings, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.settings = settings
-        self.schema: TableSchema = table_schema()
+        self.schema: TableSchema = METADATA
         removal = RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY
 
         self.key = kms.Key(
@@ -39,15 +39,8 @@ class DataStack(Stack):
         )
         self._allow_service_use_of_key()
 
-        self.table = self._table("MetadataTable", removal, ttl=self.schema.ttl_attribute)
-        for index in self.schema.indexes:
-            self.table.add_global_secondary_index(
-                index_name=index.name,
-                partition_key=dynamodb.Attribute(name=index.partition_key, type=dynamodb.AttributeType.STRING),
-                sort_key=dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING),
-                projection_type=dynamodb.ProjectionType.ALL,
-            )
-        self.audit_table = self._table("AuditTable", removal, ttl=None)
+        self.table = self._table("MetadataTable", METADATA, removal)
+        self.audit_table = self._table("AuditTable", AUDIT, removal)
 
         self.access_logs_bucket = s3.Bucket(
             self,
@@ -98,12 +91,15 @@ class DataStack(Stack):
             s3.NotificationKeyFilter(prefix=DATASETS_PREFIX),
         )
 
-    def _table(self, id: str, removal: RemovalPolicy, *, ttl: str | None) -> dynamodb.Table:
-        return dynamodb.Table(
+    def _table(self, id: str, schema: TableSchema, removal: RemovalPolicy) -> dynamodb.Table:
+        def attribute(name: str) -> dynamodb.Attribute:
+            return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+        table = dynamodb.Table(
             self,
             id,
-            partition_key=dynamodb.Attribute(name=self.schema.partition_key, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name=self.schema.sort_key, type=dynamodb.AttributeType.STRING),
+            partition_key=attribute(schema.keys.partition),
+            sort_key=attribute(schema.keys.sort),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=self.key,
@@ -111,9 +107,17 @@ class DataStack(Stack):
                 point_in_time_recovery_enabled=True
             ),
             deletion_protection=self.settings.production,
-            time_to_live_attribute=ttl,
+            time_to_live_attribute=schema.ttl_attribute,
             removal_policy=removal,
         )
+        for index in schema.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=attribute(index.keys.partition),
+                sort_key=attribute(index.keys.sort),
+                projection_type=dynamodb.ProjectionType(index.projection),
+            )
+        return table
 
     def _bucket(self, id: str, log_prefix: str, removal: RemovalPolicy) -> s3.Bucket:
         return s3.Bucket(
