@@ -1,0 +1,1 @@
+"""The audit Lambda: list audit events and verify the hash chains."""

@@ -1,0 +1,1 @@
+"""The authorizer Lambda: API keys, and routing of inference requests to endpoints."""

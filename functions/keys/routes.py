@@ -1,0 +1,59 @@
+"""Router for `/v1/keys`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from pydantic import BaseModel, Field
+
+from functions.adapters import http, wiring
+from functions.adapters.idempotency import run_once
+from functions.core import apikeys
+from functions.core.models import ApiKeyInfo, NewKey
+from functions.registry.models import Cursor, Limit
+
+router = Router()
+KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="key id")]
+
+
+class CreatedKeyOut(BaseModel):
+    key: ApiKeyInfo
+    token: str | None = Field(
+        description="`Authorization: Bearer <token>`. Shown once: null when an Idempotency-Key replays the creation."
+    )
+
+
+@router.post(
+    "/v1/keys",
+    summary="Create an API key (admin); the token is in this response only",
+    responses={201: {"description": "created"}},
+    tags=["keys"],
+)
+def create_key(key: Annotated[NewKey, Body()]) -> Response[CreatedKeyOut]:
+    ctx = http.caller(router)
+    shown: list[str] = []
+
+    def work() -> dict:
+        created = apikeys.create_key(wiring.deps(), ctx, key)
+        shown.append(created.token)
+        # Only the key's public fields are remembered for Idempotency-Key replays: never the token.
+        return created.info.model_dump(mode="json")
+
+    info = run_once(
+        function="keys", route="POST /v1/keys", ctx=ctx,
+        headers=router.current_event.headers, lambda_context=router.lambda_context, body=key.model_dump(mode="json"), work=work,
+    )  # fmt: skip
+    return http.created({"key": info, "token": shown[0] if shown else None})
+
+
+@router.get("/v1/keys", summary="List API keys (admin)", tags=["keys"])
+def list_keys(limit: Limit = 50, cursor: Cursor = None) -> http.PageOut[ApiKeyInfo]:
+    return http.page_out(apikeys.list_keys(wiring.deps(), http.caller(router), limit=limit, cursor=cursor))
+
+
+@router.delete("/v1/keys/<key_id>", summary="Revoke an API key (admin)", tags=["keys"])
+def revoke_key(key_id: KeyId) -> ApiKeyInfo:
+    return apikeys.revoke_key(wiring.deps(), http.caller(router), key_id).model_dump(mode="json")

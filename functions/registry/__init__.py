@@ -1,0 +1,1 @@
+"""The registry Lambda: models and versions (create, list, get, publish, resolve)."""

@@ -1,0 +1,1 @@
+"""The versioning Lambda: approvals (submit, approve, reject, archive) and aliases."""
