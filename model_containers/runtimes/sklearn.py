@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
+import sklearn
 
-from model_containers.errors import ArtifactError, UnsafeModel
+from model_containers.errors import ArtifactError, InvalidInput, UnsafeModel
 from model_containers.manifest import Manifest
 from model_containers.runtimes import Batch, Runtime, single_array
 
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 # accepted here: a function reference in a file is how a loader gets made to call code.
 _TRUSTED_ROOTS = ("sklearn", "numpy", "scipy")
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+_config = threading.local()
 
 
 def _is_expected_class(type_name: str) -> bool:
@@ -68,6 +71,22 @@ class SklearnRuntime(Runtime):
         if method is None:
             raise ArtifactError(f"the model has no {manifest.predict_method}() method")
         self._predict = method
+        try:
+            from sklearn.utils import get_tags
+
+            self._allow_nan = bool(get_tags(model).input_tags.allow_nan)
+            self._own_checks = True
+        except Exception:  # noqa: BLE001 - unknown estimator: leave every check to sklearn
+            self._own_checks = False
 
     def predict(self, batch: Batch) -> np.ndarray:
-        return self._predict(single_array(batch, "scikit-learn"))
+        X = single_array(batch, "scikit-learn")
+        if self._own_checks and X.dtype.kind in "fiub":
+            # scikit-learn's own finiteness check costs ~20 us a call (a fifth of a small
+            # model's predict); this one costs ~1 us and then lets sklearn skip its own.
+            if not self._allow_nan and X.dtype.kind == "f" and not np.isfinite(X).all():
+                raise InvalidInput("the input contains NaN or infinity, which this model does not accept")
+            if not getattr(_config, "done", False):
+                sklearn.set_config(assume_finite=True)  # thread-local in scikit-learn
+                _config.done = True
+        return self._predict(X)
