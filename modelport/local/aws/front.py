@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -99,6 +100,8 @@ class Front:
             self._dirty.set()
         if target.startswith("AnyScaleFrontendService.") and operation in _AUTOSCALING_HOOKED:
             return self._autoscaling(environ, start_response, operation)
+        if target == "AWSStepFunctions.StartExecution":
+            _default_execution_name(environ)
         return self.moto_app(environ, start_response)
 
     def _flush(self, api: str, stage: str) -> Response:
@@ -114,9 +117,7 @@ class Front:
         return Response(b"", status=202)
 
     def _autoscaling(self, environ: dict, start_response: Callable, operation: str) -> Any:
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
+        body = _read_body(environ)
         status: list[str] = []
 
         def capture(status_line: str, headers: list, exc_info: Any = None) -> Any:
@@ -133,3 +134,27 @@ class Front:
             if payload.get("ServiceNamespace") == "sagemaker":
                 observer.scaling_changed(operation, payload)
         return result
+
+
+def _read_body(environ: dict) -> bytes:
+    """Read the request body and put it back for the application behind."""
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    _set_body(environ, body)
+    return body
+
+
+def _set_body(environ: dict, body: bytes) -> None:
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+
+
+def _default_execution_name(environ: dict) -> None:
+    """StartExecution without a name gets a UUID, as on AWS (moto would name it "None")."""
+    body = _read_body(environ)
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        return
+    if isinstance(payload, dict) and not payload.get("name"):
+        payload["name"] = str(uuid.uuid4())
+        _set_body(environ, json.dumps(payload).encode())

@@ -1,0 +1,176 @@
+"""Make moto's Step Functions interpreter treat service integrations the way AWS does.
+
+moto 5.2's interpreter (a copy of LocalStack's) leaves out a few things the platform's ASL
+relies on. Each fix below is a class-level patch, applied once per process by
+`EmbeddedAWS.start()`, and each has a test in `tests/local/test_sfn_integrations.py`:
+
+* Parameters are PascalCase in ASL even where the service API is camelCase
+  (`states:startExecution` takes `StateMachineArn`, boto3 `stateMachineArn`): requests
+  are mapped onto the operation's input shape, responses back to PascalCase.
+* `aws-sdk` service names that differ from boto3's (`applicationautoscaling`,
+  `eventbridge`, ...) are mapped to boto3's.
+* Timestamps in responses, and the context object's `$$.Execution.StartTime`, become
+  ISO-8601 strings; moto otherwise keeps `datetime` objects in the state and fails
+  `DescribeExecution` (HTTP 500) when one reaches the output.
+* A service error is a catchable `ServiceName.ErrorNameException` task failure, as AWS
+  documents for `aws-sdk` integrations, instead of the uncatchable `States.Runtime` moto
+  raises for the optimised SageMaker integrations. Unmodelled error codes become
+  `SageMaker.AmazonSageMakerException` (optimised SageMaker) or
+  `<Service>.<Service>Exception` (`aws-sdk`), the SDK's generic exception classes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from typing import Any
+
+import botocore.session
+from botocore.exceptions import ClientError
+from botocore import xform_name
+
+log = logging.getLogger(__name__)
+
+#: Step Functions' aws-sdk service names whose boto3 name differs.
+SDK_TO_BOTO = {
+    "applicationautoscaling": "application-autoscaling",
+    "eventbridge": "events",
+    "cloudwatchlogs": "logs",
+    "sagemakerruntime": "sagemaker-runtime",
+    "cognitoidentityprovider": "cognito-idp",
+    "sfn": "stepfunctions",
+    "states": "stepfunctions",
+}
+#: PascalCase service names used in error names.
+ERROR_SERVICE_NAMES = {
+    "sagemaker": "SageMaker", "s3": "S3", "dynamodb": "DynamoDb", "sfn": "Sfn",
+    "applicationautoscaling": "ApplicationAutoScaling", "cloudwatch": "CloudWatch",
+    "eventbridge": "EventBridge", "apigateway": "ApiGateway", "sqs": "Sqs", "sns": "Sns",
+    "lambda": "Lambda", "ecr": "Ecr", "cloudwatchlogs": "CloudWatchLogs",
+}
+
+_applied = False
+
+
+@functools.cache
+def _operation(service: str, action: str) -> Any:
+    model = botocore.session.get_session().get_service_model(service)
+    names = {xform_name(name): name for name in model.operation_names}
+    return model.operation_model(names[action]) if action in names else None
+
+
+def _iso(value: Any) -> Any:
+    """datetimes → ISO-8601 strings, in place for containers."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _iso(item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = _iso(item)
+    return value
+
+
+def _error_name(sdk_service: str, code: str, service_model: Any, generic: str) -> str:
+    pascal = ERROR_SERVICE_NAMES.get(sdk_service, sdk_service[:1].upper() + sdk_service[1:])
+    modelled = service_model is not None and code in {s.name for s in service_model.error_shapes}
+    if not modelled:
+        return f"{pascal}.{generic or pascal + 'Exception'}"
+    return f"{pascal}.{code}" + ("" if code.endswith("Exception") else "Exception")
+
+
+def apply() -> None:
+    """Patch moto's interpreter classes (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_unsupported as unsupported_module,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (  # noqa: E501
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+        StateTaskServiceAwsSdk,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    original_service_name = StateTaskService._get_boto_service_name
+
+    def boto_service_name(self: Any, boto_service_name: str | None = None) -> str:
+        name = original_service_name(self, boto_service_name)
+        return SDK_TO_BOTO.get(name, name)
+
+    def normalise_parameters(self: Any, parameters: dict, boto_service_name: str | None = None,
+                             service_action_name: str | None = None) -> None:
+        op = _operation(self._get_boto_service_name(boto_service_name),
+                        self._get_boto_service_action(service_action_name))
+        if op is not None and op.input_shape is not None:
+            self._to_boto_request(parameters, op.input_shape)
+
+    def normalise_response(self: Any, response: Any, boto_service_name: str | None = None,
+                           service_action_name: str | None = None) -> None:
+        op = _operation(self._get_boto_service_name(boto_service_name),
+                        self._get_boto_service_action(service_action_name))
+        if op is not None and op.output_shape is not None and isinstance(response, dict):
+            self._from_boto_response(response, op.output_shape)
+        _iso(response)
+
+    def failure(self: Any, env: Any, ex: ClientError, generic: str) -> Any:
+        sdk_service = self.resource.api_name
+        op = _operation(self._get_boto_service_name(), self._get_boto_service_action())
+        error = _error_name(sdk_service, ex.response["Error"]["Code"],
+                            op.service_model if op is not None else None, generic)
+        meta = ex.response.get("ResponseMetadata", {})
+        cause = (f"{ex.response['Error'].get('Message', '')} (Service: {sdk_service}, "
+                 f"Status Code: {meta.get('HTTPStatusCode')}, Request ID: {meta.get('RequestId')})")
+        return FailureEvent(
+            env=env, error_name=CustomErrorName(error), event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                error=error, cause=cause, resource=self._get_sfn_resource(),
+                resourceType=self._get_sfn_resource_type(),
+            )),
+        )
+
+    sdk_from_error = StateTaskServiceAwsSdk._from_error
+    unsupported_from_error = unsupported_module.StateTaskServiceUnsupported._from_error
+
+    def aws_sdk_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, ClientError):
+            return failure(self, env, ex, generic="")
+        return sdk_from_error(self, env, ex)
+
+    def optimised_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, ClientError):
+            generic = "AmazonSageMakerException" if self.resource.api_name == "sagemaker" else ""
+            return failure(self, env, ex, generic=generic)
+        return unsupported_from_error(self, env, ex)
+
+    start_details = Execution.get_start_execution_details
+
+    def execution_details(self: Any) -> Any:
+        details = start_details(self)
+        details.start_time = _iso(details.start_time)
+        return details
+
+    Execution.get_start_execution_details = execution_details
+    StateTaskService._get_boto_service_name = boto_service_name
+    StateTaskService._normalise_parameters = normalise_parameters
+    StateTaskService._normalise_response = normalise_response
+    StateTaskServiceAwsSdk._from_error = aws_sdk_from_error
+    unsupported_module.StateTaskServiceUnsupported._from_error = optimised_from_error
+    # moto warns on every optimised SageMaker call that it forwards the request; it works.
+    logging.getLogger(unsupported_module.__name__).setLevel(logging.ERROR)
+    _applied = True
