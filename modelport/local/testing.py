@@ -126,6 +126,24 @@ def wait_endpoint(sagemaker: Any, name: str, timeout: float = 60.0) -> dict:
     return wait_for(settled, timeout, 0.05, f"endpoint {name} to settle")
 
 
+def run_state_machine(
+    sfn: Any, definition: dict, payload: dict, name: str, timeout: float = 60.0
+) -> dict:
+    """Create a state machine, start it with `payload`, wait; returns DescribeExecution."""
+    import json
+
+    machine = sfn.create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))["executionArn"]
+
+    def finished() -> dict | None:
+        found = sfn.describe_execution(executionArn=arn)
+        return found if found["status"] != "RUNNING" else None
+
+    return wait_for(finished, timeout, 0.1, f"execution of {name}")
+
+
 def python_model(directory: Path, *, offset: float = 0.0, corrupt: bool = False) -> Path:
     """A `python`-framework artifact (`model.tar.gz`) whose prediction is `sum(row) + offset`.
 

@@ -8,26 +8,15 @@ import time
 
 import pytest
 
-from modelport.local.testing import MODELPORT_IMAGE, ROLE_ARN, python_model, wait_for
+from modelport.local.testing import MODELPORT_IMAGE, ROLE_ARN, python_model, run_state_machine
 
 
 class VersionNotFound(Exception):
     pass
 
 
-def run(aws, definition: dict, payload: dict, name: str, timeout: float = 60.0) -> dict:
-    sfn = aws("stepfunctions")
-    machine = sfn.create_state_machine(
-        name=name, definition=json.dumps(definition), roleArn=ROLE_ARN,
-    )["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))
-    arn = execution["executionArn"]
-
-    def finished():
-        found = sfn.describe_execution(executionArn=arn)
-        return found if found["status"] != "RUNNING" else None
-
-    return wait_for(finished, timeout, 0.1, f"execution {name}")
+def run(aws, definition: dict, payload: dict, name: str) -> dict:
+    return run_state_machine(aws("stepfunctions"), definition, payload, name)
 
 
 def test_a_deploy_shaped_workflow_runs_to_succeeded(cloud, aws, bucket, unique, tmp_path):

@@ -27,8 +27,8 @@ import logging
 from typing import Any
 
 import botocore.session
-from botocore.exceptions import ClientError
 from botocore import xform_name
+from botocore.exceptions import ClientError
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def _iso(value: Any) -> Any:
     """datetimes → ISO-8601 strings, in place for containers."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, dict):
         for key, item in value.items():
             value[key] = _iso(item)
@@ -98,10 +98,10 @@ def apply() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_unsupported as unsupported_module,
     )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (  # noqa: E501
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
         StateTaskService,
     )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
         StateTaskServiceAwsSdk,
     )
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
