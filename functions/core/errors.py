@@ -125,3 +125,54 @@ class ConcurrentModification(Conflict):
 
 class IdempotencyConflict(Conflict):
     """An Idempotency-Key was reused for a different request, or its first use is still running."""
+
+
+# --- deployments and retraining (issue 4; ASL Catch matches these names) -----------------
+
+
+class InstanceTypeNotAllowed(InvalidInput):
+    """The stage does not allow this SageMaker instance type."""
+
+
+class ImageNotAvailable(InvalidInput):
+    """No container image is configured for what the deployment asks (framework image, GPU)."""
+
+
+class DeploymentNotFound(NotFound):
+    pass
+
+
+class RetrainNotFound(NotFound):
+    pass
+
+
+class EndpointBusy(Conflict):
+    """The endpoint is being created, updated or deleted by another operation."""
+
+
+class WorkflowFailure(DomainError):
+    """A workflow step found that the work itself failed (never an API answer)."""
+
+
+class EndpointFailed(WorkflowFailure):
+    """SageMaker could not bring the endpoint (or its new configuration) into service."""
+
+
+class EndpointRolledBack(WorkflowFailure):
+    """A blue/green update was rolled back: the previous configuration keeps serving."""
+
+
+class EndpointTimedOut(WorkflowFailure):
+    """The endpoint did not settle within the deployment's polling budget."""
+
+
+class TrainingFailed(WorkflowFailure):
+    """The training job failed or was stopped."""
+
+
+class TrainingTimedOut(WorkflowFailure):
+    """The training job did not finish within the retrain's polling budget (it is stopped)."""
+
+
+class MetricsMissing(WorkflowFailure):
+    """The training output has no metrics.json, or not the policy's metric."""
