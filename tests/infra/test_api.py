@@ -1,0 +1,144 @@
+"""Api stack: authorizer on every non-public route, the direct SageMaker inference path,
+throttling, access logs and the platform's error shape."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk.assertions import Match
+
+from functions.routes import ROUTES
+from tests.infra.conftest import resources
+
+
+def _methods(templates) -> dict[tuple[str, str], dict]:
+    """(HTTP method, path) → method properties, the path rebuilt from the resource tree."""
+    template = templates["api"]
+    api_resources = resources(template, "AWS::ApiGateway::Resource")
+
+    def path(ref) -> str:
+        if "Fn::GetAtt" in ref:  # the API's root resource
+            return ""
+        node = api_resources[ref["Ref"]]["Properties"]
+        return f"{path(node['ParentId'])}/{node['PathPart']}"
+
+    return {
+        (m["Properties"]["HttpMethod"], path(m["Properties"]["ResourceId"]) if "Ref" in m["Properties"]["ResourceId"] else "/"): m["Properties"]
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+    }
+
+
+def test_every_route_of_the_table_exists(templates):
+    methods = _methods(templates)
+    assert {(r.method, r.path) for r in ROUTES} <= set(methods)
+
+
+def test_every_non_public_route_has_the_right_authorizer(templates):
+    methods, template = _methods(templates), templates["api"]
+    authorizers = resources(template, "AWS::ApiGateway::Authorizer")
+    for route in ROUTES:
+        method = methods[(route.method, route.path)]
+        if route.public:
+            assert method["AuthorizationType"] == "NONE"
+            continue
+        assert method["AuthorizationType"] == "CUSTOM", route
+        sources = authorizers[method["AuthorizerId"]["Ref"]]["Properties"]["IdentitySource"].split(",")
+        expected = {
+            "control_plane": ["method.request.header.Authorization"],
+            "model": ["method.request.header.Authorization", "method.request.path.name"],
+            "version": ["method.request.header.Authorization", "method.request.path.name", "method.request.path.spec"],
+        }[route.authorizer]
+        assert sources == expected, route
+        assert method["RequestParameters"]["method.request.header.Authorization"] is True
+
+
+def test_authorizers_share_one_lambda_and_cache_for_the_configured_ttl(templates, platform):
+    authorizers = resources(templates["api"], "AWS::ApiGateway::Authorizer").values()
+    assert len(authorizers) == 3
+    ttl = platform.api.settings.authorizer_cache_ttl_seconds
+    assert {a["Properties"]["AuthorizerResultTtlInSeconds"] for a in authorizers} == {ttl}
+    assert {a["Properties"]["Type"] for a in authorizers} == {"REQUEST"}
+    uris = {json.dumps(a["Properties"]["AuthorizerUri"]) for a in authorizers}
+    assert len(uris) == 1 and "Authorizer" in uris.pop()
+
+
+def test_inference_routes_call_sagemaker_runtime_directly(templates):
+    methods = _methods(templates)
+    inference = [r for r in ROUTES if r.inference]
+    assert len(inference) == 4
+    for route in inference:
+        integration = methods[(route.method, route.path)]["Integration"]
+        assert integration["Type"] == "AWS"  # not AWS_PROXY: no Lambda in the path
+        assert integration["IntegrationHttpMethod"] == "POST"
+        uri = json.dumps(integration["Uri"])
+        assert ":runtime.sagemaker:path/endpoints/{endpoint}/invocations" in uri
+        params = integration["RequestParameters"]
+        assert params["integration.request.path.endpoint"] == "context.authorizer.endpoint"
+        assert params["integration.request.header.Content-Type"] == "method.request.header.Content-Type"
+        oip = params.get("integration.request.header.X-Amzn-SageMaker-Custom-Attributes")
+        assert oip == ("'modelport-protocol=oip-v2'" if route.path.startswith("/v2/") else None)
+        assert "Credentials" in integration
+
+
+def test_control_plane_routes_proxy_to_their_lambda(templates):
+    methods = _methods(templates)
+    for route in ROUTES:
+        if route.inference:
+            continue
+        integration = methods[(route.method, route.path)]["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        assert route.function.capitalize() in json.dumps(integration["Uri"]), route
+
+
+def test_inference_role_may_only_invoke_the_stage_endpoints(templates, platform):
+    template = templates["api"]
+    role_id = platform.api.resolve(platform.api.get_logical_id(platform.api.inference_role.node.default_child))
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    statements = [s for group in policies for s in group]
+    assert [s["Action"] for s in statements] == ["sagemaker:InvokeEndpoint"]
+    assert json.dumps(statements[0]["Resource"]).endswith(':endpoint/mp-dev-*"]]}')
+
+
+def test_stage_has_throttling_access_logs_and_tracing(templates, platform):
+    settings = platform.api.settings
+    templates["api"].has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": settings.name,
+            "TracingEnabled": True,
+            "AccessLogSetting": {"DestinationArn": Match.any_value(), "Format": Match.string_like_regexp("requestId")},
+            "MethodSettings": [
+                Match.object_like(
+                    {"ThrottlingRateLimit": settings.throttle_rate_limit,
+                     "ThrottlingBurstLimit": settings.throttle_burst_limit}
+                )
+            ],
+        },
+    )  # fmt: skip
+    groups = resources(templates["api"], "AWS::Logs::LogGroup").values()
+    assert groups and all("KmsKeyId" in g["Properties"] and "RetentionInDays" in g["Properties"] for g in groups)
+
+
+def test_requests_are_validated(templates):
+    template = templates["api"]
+    validators = resources(template, "AWS::ApiGateway::RequestValidator")
+    assert len(validators) == 1
+    props = next(iter(validators.values()))["Properties"]
+    assert props["ValidateRequestParameters"] is True
+    validator_id = next(iter(validators))
+    for method in resources(template, "AWS::ApiGateway::Method").values():
+        assert method["Properties"]["RequestValidatorId"] == {"Ref": validator_id}
+
+
+def test_gateway_errors_use_the_platform_error_shape(templates):
+    responses = resources(templates["api"], "AWS::ApiGateway::GatewayResponse").values()
+    types = {r["Properties"]["ResponseType"] for r in responses}
+    assert {"UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} <= types
+    for response in responses:
+        template = response["Properties"]["ResponseTemplates"]["application/json"]
+        body = json.loads(template.replace("$context.error.messageString", '"msg"'))
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}

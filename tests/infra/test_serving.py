@@ -1,0 +1,117 @@
+"""Serving stack and the ModelEndpoint construct: scaling, blue/green, rollback alarms, capture."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Match, Template
+
+from functions.core.endpoints import EndpointSettings, TrafficStrategy
+from infra.constructs.model_endpoint import ModelEndpoint
+from infra.images import framework_image_uri
+from tests.infra.conftest import resources
+
+
+def test_repositories_scan_on_push_with_immutable_tags(templates):
+    repos = resources(templates["serving"], "AWS::ECR::Repository").values()
+    assert len(repos) == 2
+    for repo in repos:
+        assert repo["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+        assert repo["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+
+
+def test_pinned_gpu_endpoint_scales_on_invocations_per_instance(templates):
+    template = templates["serving"]
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {"ResourceId": "endpoint/mp-dev-churn-production/variant/AllTraffic",
+         "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+         "MinCapacity": 2, "MaxCapacity": 6, "ServiceNamespace": "sagemaker"},
+    )  # fmt: skip
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {"TargetValue": 250,
+                 "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}
+            ),
+        },
+    )  # fmt: skip
+
+
+def test_pinned_endpoint_deploys_blue_green_with_rollback_alarms(templates):
+    template = templates["serving"]
+    endpoints = [e for e in resources(template, "AWS::SageMaker::Endpoint").values()
+                 if e["Properties"]["EndpointName"] == "mp-dev-churn-production"]  # fmt: skip
+    config = endpoints[0]["Properties"]["DeploymentConfig"]
+    assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"] == {
+        "Type": "CANARY", "WaitIntervalInSeconds": 120, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+    }  # fmt: skip
+    alarm_refs = {a["AlarmName"]["Ref"] for a in config["AutoRollbackConfiguration"]["Alarms"]}
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    metrics = {alarms[ref]["Properties"]["MetricName"] for ref in alarm_refs}
+    assert metrics == {"Invocation5XXErrors", "ModelLatency"}
+    latency = next(alarms[r] for r in alarm_refs if alarms[r]["Properties"]["MetricName"] == "ModelLatency")
+    assert latency["Properties"]["Threshold"] == 800 * 1000  # microseconds
+    assert {"Name": "EndpointName", "Value": "mp-dev-churn-production"} in latency["Properties"]["Dimensions"]
+
+
+def test_pinned_endpoint_captures_data_and_uses_the_gpu_image(templates):
+    template = templates["serving"]
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ProductionVariants": [Match.object_like({"InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 2})],
+            "DataCaptureConfig": Match.object_like(
+                {"EnableCapture": True, "InitialSamplingPercentage": 100, "KmsKeyId": Match.any_value(),
+                 "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
+            ),
+            # g5 has NVMe instance storage, for which SageMaker refuses a volume key
+            "KmsKeyId": Match.absent(),
+        },
+    )  # fmt: skip
+    models = resources(template, "AWS::SageMaker::Model").values()
+    images = [str(m["Properties"]["PrimaryContainer"]["Image"]) for m in models]
+    assert any("GpuImages" in image for image in images)
+
+
+def test_framework_image_is_resolved_offline_for_the_stage_region(templates):
+    expected = framework_image_uri(framework="sklearn", version="1.2-1", region="us-east-1", instance_type="ml.m5.large")
+    template = templates["serving"]
+    template.has_resource_properties(
+        "AWS::SageMaker::Model", {"PrimaryContainer": Match.object_like({"Image": expected})}
+    )
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {"ProductionVariants": [Match.object_like({"InstanceType": "ml.m5.large"})], "KmsKeyId": Match.any_value()},
+    )
+
+
+def test_unknown_framework_version_fails_with_a_clear_message():
+    with pytest.raises(ValueError, match="no AWS sklearn 9.9 inference image"):
+        framework_image_uri(framework="sklearn", version="9.9", region="us-east-1", instance_type="ml.m5.large")
+
+
+def test_construct_renders_the_workflow_deployment_config():
+    """The construct and the deploy workflow render DeploymentConfig through one method."""
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(region="eu-west-1"))
+    settings = EndpointSettings(
+        instance_type="ml.m5.xlarge", strategy=TrafficStrategy.parse("linear:20%:60s"), max_instances=3
+    )
+    endpoint = ModelEndpoint(
+        stack, "E", endpoint_name="mp-x-m-a", settings=settings, image_uri="img", model_data_url="s3://b/k",
+        execution_role=iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")),
+        capture_s3_uri="s3://c/captures", kms_key=kms.Key(stack, "K"),
+    )  # fmt: skip
+    template = Template.from_stack(stack)
+    rendered = template.find_resources("AWS::SageMaker::Endpoint")
+    config = next(iter(rendered.values()))["Properties"]["DeploymentConfig"]
+    alarm_ids = [stack.resolve(a.alarm_name) for a in (endpoint.error_alarm, endpoint.latency_alarm)]
+    assert config == settings.deployment_config(alarm_ids)
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {"PrimaryContainer": Match.object_like({"Environment": settings.container_environment()})},
+    )

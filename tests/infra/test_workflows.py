@@ -1,0 +1,87 @@
+"""Workflows: state machines from the ASL files, logged and traced; SQS trigger; exact grants."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from infra.asl import definition_actions, iam_action
+from tests.infra.conftest import ASL, resources
+
+
+def test_state_machines_log_everything_encrypted_and_trace(templates):
+    template = templates["workflows"]
+    machines = resources(template, "AWS::StepFunctions::StateMachine").values()
+    assert len(machines) == 2
+    groups = resources(template, "AWS::Logs::LogGroup")
+    for machine in machines:
+        props = machine["Properties"]
+        assert props["LoggingConfiguration"]["Level"] == "ALL"
+        assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
+        assert props["TracingConfiguration"] == {"Enabled": True}
+        group = props["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
+        assert "KmsKeyId" in groups[group["Fn::GetAtt"][0]]["Properties"]
+
+
+CONTRACT_SUBSTITUTIONS = {
+    "DeployStepsFunctionArn", "RetrainStepsFunctionArn", "DeployStateMachineArn", "SageMakerRoleArn",
+    "ArtifactsBucket", "DatasetsBucket", "CapturesBucket", "EventBusName",
+}  # fmt: skip
+
+
+def test_definitions_are_the_asl_files_with_every_name_substituted(templates):
+    machines = list(resources(templates["workflows"], "AWS::StepFunctions::StateMachine").values())
+    used = [set(re.findall(r"\$\{(\w+)\}", (ASL / n).read_text())) for n in ("deploy.asl.json", "retrain.asl.json")]
+    substituted = [set(m["Properties"]["DefinitionSubstitutions"]) for m in machines]
+    for machine in machines:
+        assert "Key" in machine["Properties"]["DefinitionS3Location"]  # the file itself, as an asset
+    assert sorted(map(sorted, substituted)) == sorted(map(sorted, used))
+    assert set().union(*used) <= CONTRACT_SUBSTITUTIONS
+
+
+def test_trigger_reads_the_queue_with_partial_batch_failure(templates):
+    templates["workflows"].has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10},
+    )
+
+
+def test_each_machine_role_grants_exactly_what_its_definition_calls(platform, templates):
+    template, workflows = templates["workflows"], platform.api.workflows
+    for machine, name in ((workflows.deploy_state_machine, "deploy"), (workflows.retrain_state_machine, "retrain")):
+        role_id = workflows.resolve(workflows.get_logical_id(machine.role.node.default_child))
+        granted = set()
+        for policy in resources(template, "AWS::IAM::Policy").values():
+            if {"Ref": role_id} in policy["Properties"]["Roles"]:
+                for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"]
+                    granted |= set([actions] if isinstance(actions, str) else actions)
+        granted -= {"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+                    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets", "iam:PassRole"}  # fmt: skip
+        assert granted == definition_actions(ASL / f"{name}.asl.json"), name
+
+
+def test_pass_role_only_to_sagemaker_for_the_execution_role(templates, platform):
+    passes = [
+        s for p in resources(templates["workflows"], "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "iam:PassRole"
+    ]  # fmt: skip
+    assert passes
+    for statement in passes:
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+        assert "SageMakerExecutionRole" in json.dumps(statement["Resource"])
+
+
+def test_asl_task_resources_map_to_iam_actions():
+    assert iam_action("arn:aws:states:::sagemaker:createEndpoint") == "sagemaker:CreateEndpoint"
+    assert iam_action("arn:aws:states:::aws-sdk:sagemaker:describeEndpoint") == "sagemaker:DescribeEndpoint"
+    assert iam_action("arn:aws:states:::lambda:invoke") == "lambda:InvokeFunction"
+    assert iam_action("${DeployStepsFunctionArn}") == "lambda:InvokeFunction"
+    assert iam_action("arn:aws:states:::states:startExecution.sync:2") == "states:StartExecution"
+    assert iam_action("arn:aws:states:::aws-sdk:applicationautoscaling:registerScalableTarget") == (
+        "application-autoscaling:RegisterScalableTarget"
+    )
