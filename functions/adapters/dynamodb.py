@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from functions.adapters.schema import LIST_INDEX, PK, SK
 from functions.core.audit import GENESIS, AuditEvent, ChainHead
@@ -124,9 +125,13 @@ class DynamoStore:
             else ("chain_seq = :seq_read", {":seq_read": {"N": str(head.seq)}})
         )
         items: list[dict[str, Any]] = []
-        #: per transact item, the error its failed condition means (None: the head moved).
+        #: per transact item, the error its failed condition means (None: the head moved, or
+        #: an item without a condition).
         meaning: list[DomainError | None] = []
         head_written = False
+        #: what a failed head condition means: a new chain whose head item exists is that
+        #: item's if_absent (e.g. ModelExists); otherwise the head moved.
+        head_meaning: DomainError | None = None
         for write in uow.writes:
             if isinstance(write, Delete):
                 items.append({"Delete": {"TableName": self._table, "Key": _key(write.key)}})
@@ -142,7 +147,8 @@ class DynamoStore:
                 else:
                     put["ConditionExpression"] = head_condition
                     put["ExpressionAttributeValues"] = head_values
-                meaning.append(write.if_absent if head.seq == 0 else None)
+                head_meaning = write.if_absent if head.seq == 0 else None
+                meaning.append(head_meaning)
             elif write.if_absent is not None:
                 put["ConditionExpression"] = "attribute_not_exists(PK)"
                 meaning.append(write.if_absent)
@@ -171,7 +177,7 @@ class DynamoStore:
                 }
             }
         )
-        meaning.append(None)
+        meaning.append(head_meaning)  # the event slot is taken exactly when the head moved
         try:
             # The token makes an SDK retry of a transaction that did commit a no-op success.
             self._db.transact_write_items(
@@ -180,10 +186,15 @@ class DynamoStore:
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            reasons = error.response.get("CancellationReasons") or []
-            for reason, why in zip(reasons, meaning):
-                if reason.get("Code") == "ConditionalCheckFailed" and why is not None:
-                    raise why from None
+            failed = [
+                why
+                for reason, why in zip(error.response.get("CancellationReasons") or [], meaning)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            ]
+            # A moved head wins: re-running the use case re-reads (a bump then picks the next
+            # free version); only against a fresh head is an existing item a real conflict.
+            if failed and all(why is not None for why in failed):
+                raise failed[0] from None
             raise ConcurrentModification(
                 f"another change to {head.chain!r} was written first; retry"
             ) from None
@@ -253,7 +264,11 @@ def _event(chain: str, item: dict[str, Any]) -> AuditEvent:
         seq = int(item[SK]["S"])
     except (KeyError, ValueError):
         seq = -1
-    return AuditEvent(chain=chain, seq=seq, **fields)
+    try:
+        return AuditEvent(chain=chain, seq=seq, **fields)
+    except ValidationError:
+        # Keep the damaged values as stored: their hash cannot match, so verify names the event.
+        return AuditEvent.model_construct(chain=chain, seq=seq, **fields)
 
 
 def _page(items: list[dict[str, Any]], cls: type[R], limit: int, key_names: tuple[str, ...]) -> Page[R]:

@@ -43,7 +43,8 @@ class AuditEvent(BaseModel):
     action: str
     target: str
     request_id: str
-    time: datetime
+    #: a datetime; a damaged stored value stays a string (and then fails verification)
+    time: datetime | str
     #: canonical JSON of what changed (never secrets).
     details: str
     digest: str

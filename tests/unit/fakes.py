@@ -72,11 +72,13 @@ class MemoryStore:
         self.requests.append("transact")
         with self.lock:
             head = uow.head
+            head_put = any(isinstance(w, Put) and w.record.key == head.key for w in uow.writes)
+            moved = self.heads.get(head.key, (0, GENESIS))[0] != head.seq
+            if moved and not (head_put and head.seq == 0):
+                raise ConcurrentModification(f"chain {head.chain} moved")
             for write in uow.writes:
                 if isinstance(write, Put) and write.if_absent and write.record.key in self.items:
                     raise write.if_absent
-            if self.heads.get(head.key, (0, GENESIS))[0] != head.seq:
-                raise ConcurrentModification(f"chain {head.chain} moved")
             for write in uow.writes:
                 if isinstance(write, Put):
                     record = write.record

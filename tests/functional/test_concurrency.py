@@ -1,0 +1,88 @@
+"""50 threads publish at once against a moto server: no duplicates, no lost updates."""
+
+import random
+import threading
+import time
+import uuid
+
+import boto3
+import pytest
+
+from functions.adapters.dynamodb import DynamoStore
+from functions.adapters.s3 import S3Artifacts
+from functions.core import auditing, registry
+from functions.core.errors import VersionConflict
+from functions.core.models import NewModel, NewVersion
+from functions.core.ports import Deps, utcnow
+from functions.core.semver import SemVer
+from tests.unit.conftest import ctx_for
+
+
+@pytest.fixture
+def server_deps(moto_server):
+    suffix = uuid.uuid4().hex[:8]
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_server)
+    s3 = boto3.client("s3", endpoint_url=moto_server)
+    from functions.adapters import schema
+
+    table, audit, bucket = f"meta-{suffix}", f"audit-{suffix}", f"artifacts-{suffix}"
+    schema.create_tables(dynamodb, table_name=table, audit_table_name=audit)
+    s3.create_bucket(Bucket=bucket)
+    store = DynamoStore(dynamodb, table, audit)
+    rng = random.Random(7)
+    lock = threading.Lock()
+
+    def jitter() -> float:
+        with lock:
+            return rng.random()
+
+    return Deps(
+        store=store, audit=store, artifacts=S3Artifacts(s3, bucket, clock=utcnow),
+        sleep=time.sleep, jitter=jitter, retry_attempts=200,
+    )  # fmt: skip
+
+
+def test_fifty_concurrent_publishers(server_deps):
+    deps = server_deps
+    ctx = ctx_for("publisher")
+    registry.create_model(deps, ctx, NewModel(name="hot", owner="o", framework="onnx"))
+    # 30 threads race in pairs for 15 explicit versions; 20 threads bump the major version.
+    jobs = [NewVersion(version=f"0.1.{i // 2}", sha256="ab" * 32, size=1) for i in range(30)]
+    jobs += [NewVersion(bump="major", sha256="ab" * 32, size=1) for _ in range(20)]
+    results: list[str] = []
+    conflicts: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(jobs))
+
+    def run(job: NewVersion) -> None:
+        try:
+            start.wait()
+            published = registry.publish_version(deps, ctx, "hot", job)
+            results.append(published.version.version)
+        except VersionConflict as conflict:
+            conflicts.append(str(conflict))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert len(conflicts) == 15 and all("already exists" in c for c in conflicts)
+    assert len(results) == len(set(results)) == 35
+    expected = {f"0.1.{k}" for k in range(15)} | {f"{m}.0.0" for m in range(1, 21)}
+    assert set(results) == expected
+    stored, cursor = [], None
+    while True:
+        page = registry.list_versions(deps, ctx, "hot", limit=100, cursor=cursor)
+        stored += [v.version for v in page.items]
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert sorted(stored, key=SemVer.parse) == sorted(expected, key=SemVer.parse)
+    model = registry.get_model(deps, ctx, "hot")
+    assert (model.version_count, model.latest_version) == (35, "20.0.0")
+    result = auditing.verify(deps, ctx_for("admin"), "hot")
+    assert result.ok and result.events == 36, result
