@@ -1,0 +1,157 @@
+"""One class per API resource; `Client` exposes them as `client.models`, `client.versions`, ...
+
+Listing methods come in two forms: `page(...)` returns one `Page`, `list(...)` iterates
+over every item, fetching the next page only when the iteration reaches it. Creating
+POSTs send an `Idempotency-Key` (a fresh one unless the caller passes theirs), so a retry
+after a lost answer cannot create twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from pydantic import BaseModel
+
+from modelport.client.shapes import (
+    Alias,
+    ApiKeyInfo,
+    AuditEvent,
+    AuditReport,
+    CreatedKey,
+    Model,
+    ModelVersion,
+    NewKey,
+    NewModel,
+    NewVersion,
+    Page,
+    PublishedVersion,
+)
+from modelport.client.transport import Transport, new_idempotency_key
+
+T = TypeVar("T")
+
+
+def seg(value: str) -> str:
+    """One path segment, escaped."""
+    return quote(str(value), safe="")
+
+
+def _dump(value: BaseModel | dict[str, Any] | None) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    return value
+
+
+def iterate(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+    """Every item of a paginated listing, one page request at a time."""
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        yield from page.items
+        cursor = page.cursor
+        if not cursor:
+            return
+
+
+class _Resource:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+
+class Models(_Resource):
+    def create(self, model: NewModel | dict[str, Any], *, idempotency_key: str | None = None) -> Model:
+        body = _dump(model if isinstance(model, BaseModel) else NewModel.model_validate(model))
+        data = self._t.json("POST", "/v1/models", body=body, idempotency_key=idempotency_key or new_idempotency_key())
+        return Model.model_validate(data)
+
+    def get(self, name: str) -> Model:
+        return Model.model_validate(self._t.json("GET", f"/v1/models/{seg(name)}"))
+
+    def page(self, *, limit: int = 50, cursor: str | None = None) -> Page[Model]:
+        data = self._t.json("GET", "/v1/models", params={"limit": limit, "cursor": cursor})
+        return Page[Model].model_validate(data)
+
+    def list(self, *, page_size: int = 50) -> Iterator[Model]:
+        return iterate(lambda cursor: self.page(limit=page_size, cursor=cursor))
+
+
+class Versions(_Resource):
+    def publish(
+        self, model: str, version: NewVersion | dict[str, Any], *, idempotency_key: str | None = None
+    ) -> PublishedVersion:
+        body = _dump(version if isinstance(version, BaseModel) else NewVersion.model_validate(version))
+        data = self._t.json(
+            "POST", f"/v1/models/{seg(model)}/versions", body=body,
+            idempotency_key=idempotency_key or new_idempotency_key(),
+        )  # fmt: skip
+        return PublishedVersion.model_validate(data)
+
+    def get(self, model: str, spec: str) -> ModelVersion:
+        """Resolve `1.2.3`, `1.2.x`, `1.x`, `latest` or an alias to one version."""
+        return ModelVersion.model_validate(self._t.json("GET", f"/v1/models/{seg(model)}/versions/{seg(spec)}"))
+
+    def page(self, model: str, *, limit: int = 50, cursor: str | None = None) -> Page[ModelVersion]:
+        data = self._t.json("GET", f"/v1/models/{seg(model)}/versions", params={"limit": limit, "cursor": cursor})
+        return Page[ModelVersion].model_validate(data)
+
+    def list(self, model: str, *, page_size: int = 50) -> Iterator[ModelVersion]:
+        """Newest first."""
+        return iterate(lambda cursor: self.page(model, limit=page_size, cursor=cursor))
+
+    def _decide(self, model: str, version: str, action: str, comment: str | None) -> ModelVersion:
+        body = {"comment": comment} if comment else None
+        path = f"/v1/models/{seg(model)}/versions/{seg(version)}/{action}"
+        return ModelVersion.model_validate(self._t.json("POST", path, body=body))
+
+    def submit(self, model: str, version: str) -> ModelVersion:
+        return self._decide(model, version, "submit", None)
+
+    def approve(self, model: str, version: str, comment: str | None = None) -> ModelVersion:
+        return self._decide(model, version, "approve", comment)
+
+    def reject(self, model: str, version: str, comment: str | None = None) -> ModelVersion:
+        return self._decide(model, version, "reject", comment)
+
+    def archive(self, model: str, version: str, comment: str | None = None) -> ModelVersion:
+        return self._decide(model, version, "archive", comment)
+
+
+class Aliases(_Resource):
+    def set(self, model: str, alias: str, version: str) -> Alias:
+        path = f"/v1/models/{seg(model)}/aliases/{seg(alias)}"
+        return Alias.model_validate(self._t.json("PUT", path, body={"version": version}))
+
+    def list(self, model: str) -> list[Alias]:
+        data = self._t.json("GET", f"/v1/models/{seg(model)}/aliases")
+        return [Alias.model_validate(item) for item in data["items"]]
+
+
+class Keys(_Resource):
+    def create(self, key: NewKey | dict[str, Any], *, idempotency_key: str | None = None) -> CreatedKey:
+        body = _dump(key if isinstance(key, BaseModel) else NewKey.model_validate(key))
+        data = self._t.json("POST", "/v1/keys", body=body, idempotency_key=idempotency_key or new_idempotency_key())
+        return CreatedKey.model_validate(data)
+
+    def page(self, *, limit: int = 50, cursor: str | None = None) -> Page[ApiKeyInfo]:
+        return Page[ApiKeyInfo].model_validate(self._t.json("GET", "/v1/keys", params={"limit": limit, "cursor": cursor}))
+
+    def list(self, *, page_size: int = 50) -> Iterator[ApiKeyInfo]:
+        return iterate(lambda cursor: self.page(limit=page_size, cursor=cursor))
+
+    def revoke(self, key_id: str) -> ApiKeyInfo:
+        return ApiKeyInfo.model_validate(self._t.json("DELETE", f"/v1/keys/{seg(key_id)}"))
+
+
+class Audit(_Resource):
+    def page(self, chain: str, *, limit: int = 50, cursor: str | None = None) -> Page[AuditEvent]:
+        data = self._t.json("GET", "/v1/audit", params={"chain": chain, "limit": limit, "cursor": cursor})
+        return Page[AuditEvent].model_validate(data)
+
+    def list(self, chain: str, *, page_size: int = 50) -> Iterator[AuditEvent]:
+        """A chain's events, newest first (`platform` for keys, else a model name)."""
+        return iterate(lambda cursor: self.page(chain, limit=page_size, cursor=cursor))
+
+    def verify(self, chain: str | None = None) -> AuditReport:
+        return AuditReport.model_validate(self._t.json("GET", "/v1/audit/verify", params={"chain": chain}))

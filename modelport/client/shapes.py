@@ -1,0 +1,82 @@
+"""The API's response shapes, as the SDK returns them.
+
+Records and commands come from `functions.core` (pydantic only, no boto3): the SDK speaks
+the same types the handlers return, so a field added there reaches users without a copy
+here. Only the envelopes the handlers build around them (a page, a published version with
+its upload, a created key with its token, a verify report) are declared here.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.core.audit import AuditEvent, VerifyResult
+from functions.core.models import (
+    Alias,
+    ApiKeyInfo,
+    Model,
+    ModelCard,
+    ModelPolicy,
+    ModelVersion,
+    NewKey,
+    NewModel,
+    NewVersion,
+    Role,
+    Signature,
+    TrainingSpec,
+    VersionStatus,
+)
+from functions.core.ports import Upload
+
+T = TypeVar("T")
+
+__all__ = [
+    "Alias", "ApiKeyInfo", "AuditEvent", "AuditReport", "CreatedKey", "Invocation", "Model",
+    "ModelCard", "ModelPolicy", "ModelVersion", "NewKey", "NewModel", "NewVersion", "Page",
+    "PublishedVersion", "Role", "Signature", "TrainingSpec", "Upload", "VerifyResult", "VersionStatus",
+]  # fmt: skip
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Page(_Envelope, Generic[T]):
+    """One page of a listing; pass `cursor` back for the next (None on the last page)."""
+
+    items: list[T]
+    cursor: str | None = None
+
+
+class PublishedVersion(_Envelope):
+    version: ModelVersion
+    #: PUT the artifact here with exactly these headers (None on an idempotent replay).
+    upload: Upload | None = None
+
+
+class CreatedKey(_Envelope):
+    key: ApiKeyInfo
+    #: the bearer token, shown once (None when an Idempotency-Key replayed the creation).
+    token: str | None = Field(default=None, repr=False)
+
+
+class AuditReport(_Envelope):
+    ok: bool
+    chains: list[VerifyResult]
+
+
+class Invocation(_Envelope):
+    """A model's answer: the raw body, its content type, and which variant served it."""
+
+    body: bytes
+    content_type: str
+    variant: str | None = None
+    status: int = 200
+
+    def data(self):  # noqa: ANN201 - any JSON value
+        """The body decoded as JSON."""
+        import json
+
+        return json.loads(self.body)

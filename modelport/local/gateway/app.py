@@ -1,0 +1,210 @@
+"""The local API Gateway as a raw ASGI application.
+
+Per request: match the route table → (unless public) run the REQUEST authorizer under
+API Gateway's caching rule → either call the route's Lambda with a proxy event, or, on
+inference routes, call SageMaker runtime `InvokeEndpoint` directly on the endpoint the
+authorizer named (`context.endpoint`), adding the OIP v2 custom attribute on `/v2` routes.
+That is what the Api stack builds on AWS (infra/constructs/inference.py). Refusals use the
+gateway responses of contracts.md ("Authorizer refusals").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from modelport.local.gateway.authorizer import (
+    AuthorizerCache,
+    AuthorizerFailure,
+    Decision,
+    Unauthorized,
+    decision_from,
+)
+from modelport.local.gateway.events import Incoming, Stage, authorizer_event, decode_result, proxy_event
+from modelport.local.gateway.routing import Router
+
+log = logging.getLogger(__name__)
+
+InvokeLambda = Callable[[str, dict], Any]
+#: `invoke(endpoint, body, content_type=, accept=, custom_attributes=)` → result with
+#: `body`, `content_type`, `variant`, `custom_attributes`; raises an error with `code`,
+#: `message`, `status` (the local SageMaker's `invoke` and `SageMakerError`).
+InvokeEndpoint = Callable[..., Any]
+
+OIP_V2_ATTRIBUTES = "modelport-protocol=oip-v2"
+#: SageMaker runtime statuses the Api stack passes through; anything else becomes 500.
+PASSTHROUGH = frozenset({400, 404, 413, 415, 424, 429, 500, 503})
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+UNAUTHENTICATED = ("Unauthenticated", "missing or invalid API key")
+_JSON = (b"content-type", b"application/json")
+
+
+class GatewayApp:
+    """ASGI app; `cache.flush()` is what `FlushStageAuthorizersCache` calls."""
+
+    def __init__(
+        self,
+        invoke_lambda: InvokeLambda,
+        invoke_endpoint: InvokeEndpoint | None = None,
+        *,
+        stage: Stage | None = None,
+        cache: AuthorizerCache | None = None,
+        authorizer_function: str = "authorizer",
+        workers: int = 16,
+    ) -> None:
+        self.invoke_lambda = invoke_lambda
+        self.invoke_endpoint = invoke_endpoint
+        self.stage = stage or Stage()
+        self.cache = cache or AuthorizerCache()
+        self.authorizer_function = authorizer_function
+        self.router = Router()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway")
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    # -- ASGI -----------------------------------------------------------------------------
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        request_id = Incoming.new_request_id()
+        try:
+            status, headers, body = await self._handle(scope, receive, request_id)
+        except Exception:  # noqa: BLE001 - the gateway answers 500, never drops the connection
+            log.exception("gateway failure")
+            status, headers, body = _error(500, "InternalError", "Internal server error")
+        headers.append((b"x-amzn-requestid", request_id.encode()))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(self, scope: dict, receive: Callable, request_id: str) -> tuple[int, list, bytes]:
+        method = scope["method"]
+        raw_path = scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or scope["path"]
+        found = self.router.match(method, raw_path)
+        if found is None:
+            return _error(404, "NotFound", f"no route for {method} {scope['path']}")
+        body = await _read_body(receive)
+        if body is None:
+            return _error(413, "PayloadTooLarge", f"the request body exceeds {MAX_BODY} bytes")
+        incoming = _incoming(scope, method, body, request_id)
+        route, params = found.route, found.params
+        authorizer: dict[str, str] | None = None
+        if not route.public:
+            outcome = await self._authorize(route, incoming, params)
+            if isinstance(outcome, tuple):
+                return outcome
+            authorizer = {**outcome.context, "principalId": outcome.principal_id}
+        if route.inference:
+            return await self._infer(route, incoming, authorizer or {})
+        event = proxy_event(self.stage, route, incoming, params, authorizer)
+        try:
+            result = await self._run(self.invoke_lambda, route.function, event)
+            return decode_result(result)
+        except Exception as exc:  # noqa: BLE001 - a failed integration is API Gateway's 502
+            log.warning("integration %s failed: %s: %s", route.function, type(exc).__name__, exc)
+            return _error(502, "InternalError", "Internal server error")
+
+    async def _authorize(self, route: Any, incoming: Incoming, params: dict[str, str]) -> Decision | tuple:
+        try:
+            key = self.cache.identity(route, incoming.header("Authorization"), params)
+            decision = self.cache.cached(key)
+            if decision is None:
+                decision = await self._call_authorizer(route, incoming, params)
+                self.cache.store(key, decision)
+        except Unauthorized:
+            return _error(401, *UNAUTHENTICATED)
+        except AuthorizerFailure as exc:
+            log.warning("authorizer failure: %s", exc)
+            return _error(500, "AuthorizerConfigurationException", "Internal server error")
+        if not decision.allows(self.stage.method_arn(incoming.method, incoming.path)):
+            code = decision.context.get("code") or "Forbidden"
+            message = decision.context.get("message") or "User is not authorized to access this resource"
+            return _error(403, code, message)
+        return decision
+
+    async def _call_authorizer(self, route: Any, incoming: Incoming, params: dict[str, str]) -> Decision:
+        self.cache.calls += 1
+        event = authorizer_event(self.stage, route, incoming, params)
+        try:
+            answer = await self._run(self.invoke_lambda, self.authorizer_function, event)
+        except Exception as exc:  # noqa: BLE001 - "Unauthorized" is the 401 contract; anything else is a 500
+            if str(exc) == "Unauthorized":
+                raise Unauthorized() from None
+            raise AuthorizerFailure(f"{type(exc).__name__}: {exc}") from None
+        return decision_from(answer)
+
+    async def _infer(self, route: Any, incoming: Incoming, context: dict[str, str]) -> tuple[int, list, bytes]:
+        endpoint = context.get("endpoint")
+        if not endpoint or self.invoke_endpoint is None:
+            return _error(500, "InternalError", "Internal server error")
+        try:
+            result = await self._run(
+                self.invoke_endpoint, endpoint, incoming.body,
+                content_type=incoming.header("Content-Type"), accept=incoming.header("Accept"),
+                custom_attributes=OIP_V2_ATTRIBUTES if route.oip_v2 else None,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - SageMaker's errors pass through as SageMaker shapes them
+            status = getattr(exc, "status", 500)
+            code = getattr(exc, "code", "InternalFailure")
+            payload = {"ErrorCode": code, "Message": getattr(exc, "message", str(exc)), **getattr(exc, "fields", {})}
+            headers = [_JSON, (b"x-amzn-errortype", str(code).encode())]
+            return (status if status in PASSTHROUGH else 500), headers, orjson.dumps(payload)
+        headers = [(b"content-type", (result.content_type or "application/json").encode("latin-1"))]
+        if result.variant:
+            headers.append((b"x-amzn-invoked-production-variant", result.variant.encode("latin-1")))
+        return 200, headers, result.body
+
+
+async def _read_body(receive: Callable) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > MAX_BODY:
+                return None
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _incoming(scope: dict, method: str, body: bytes, request_id: str) -> Incoming:
+    headers: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").title()
+        value = raw_value.decode("latin-1")
+        headers[name] = value
+        multi.setdefault(name, []).append(value)
+    query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+        query[name] = value
+        multi_query.setdefault(name, []).append(value)
+    client = scope.get("client") or ("127.0.0.1", 0)
+    return Incoming(method, scope["path"], headers, multi, query, multi_query, body, client[0], request_id)
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, list, bytes]:
+    return status, [_JSON], orjson.dumps({"error": {"code": code, "message": message}})

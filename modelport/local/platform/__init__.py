@@ -1,0 +1,195 @@
+"""`Platform`: the composition root of `modelport local up` (DESIGN §5).
+
+Start order: lock the state directory → embedded AWS + local SageMaker (restoring the
+last snapshot, bringing deployed endpoints back) → handler settings into the environment
+→ the same Lambda handlers registered in-process → resources from the CDK app's
+definitions → the admin key → the SQS event source of the retrain trigger → the gateway.
+`stop()` undoes it in reverse, leaving a final snapshot behind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Self
+
+from modelport.local.cloud import LocalCloud
+from modelport.local.platform import resources
+from modelport.local.platform.adminkey import ensure_admin_key
+from modelport.local.platform.lock import StateDirLocked, StateLock
+from modelport.local.platform.settings import PlatformSettings
+from modelport.local.statefiles import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Platform", "PlatformSettings", "StateDirLocked"]
+
+#: Powertools inside in-process handlers: quiet logs, no EMF lines on stdout.
+_QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
+          "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false"}
+
+
+def lazy_handler(spec: str) -> Callable[[Any, Any], Any]:
+    """A handler imported on its first call (keeps start-up fast), then called directly."""
+    module, _, name = spec.partition(":")
+    loaded: list[Callable[[Any, Any], Any]] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        if not loaded:
+            loaded.append(getattr(importlib.import_module(module), name))
+        return loaded[0](event, context)
+
+    handler.module = module  # type: ignore[attr-defined]
+    return handler
+
+
+def _exists(spec: str) -> bool:
+    try:
+        return importlib.util.find_spec(spec.partition(":")[0]) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+class Platform:
+    """The whole platform on one machine. `start()`, use `api_url` / `admin_key`, `stop()`."""
+
+    def __init__(self, settings: PlatformSettings, *, cloud_factory: Callable[[PlatformSettings], LocalCloud] | None = None) -> None:
+        self.settings = settings
+        self.names = resources.Names.for_settings(settings)
+        self._cloud_factory = cloud_factory or (lambda s: LocalCloud(s))
+        self._lock = StateLock(settings.state_dir)
+        self.cloud: LocalCloud | None = None
+        self.gateway: Any = None
+        self.event_source: Any = None
+        self.admin_key: str = ""
+        self.admin_key_created = False
+        self.ready_s = 0.0
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- addresses --------------------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        return self.gateway.url
+
+    @property
+    def aws_url(self) -> str:
+        assert self.cloud is not None
+        return self.cloud.url
+
+    @property
+    def state_dir(self) -> Path:
+        return self.settings.state_dir.resolve()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the embedded AWS."""
+        assert self.cloud is not None
+        return self.cloud.aws.client(service)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> Self:
+        started = time.perf_counter()
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            self._start()
+        except BaseException:
+            self.stop(snapshot=False)
+            raise
+        self.ready_s = time.perf_counter() - started
+        threading.Thread(target=self._warm, name="handler-warmup", daemon=True).start()
+        log.info("modelport local ready on %s in %.2fs", self.api_url, self.ready_s)
+        return self
+
+    def _start(self) -> None:
+        from functions.adapters import wiring
+        from modelport.local.gateway import AuthorizerCache, GatewayApp, GatewayServer, Stage
+
+        s = self.settings
+        # Bind the gateway first: a busy port fails fast, before anything else starts.
+        cache = AuthorizerCache(ttl_s=s.authorizer_ttl_s)
+        stage = Stage(api_id=s.rest_api_id, stage=s.api_stage_name, region=s.region, account_id=s.account_id)
+        self.cloud = self._cloud_factory(s)
+        lambdas = self.cloud.aws.lambdas
+        app = GatewayApp(lambdas.invoke, self.cloud.sagemaker.invoke, stage=stage, cache=cache, workers=s.gateway_workers)
+        self.gateway = GatewayServer(app, s.host, s.gateway_port)
+        self.cloud.start()
+        self._set_env({**self.cloud.aws.environment(), **self.names.environment(s), **_QUIET})
+        wiring.reset()
+        for name, spec in {**resources.API_FUNCTIONS, **resources.WORKFLOW_FUNCTIONS}.items():
+            if _exists(spec):
+                lambdas.register(name, lazy_handler(spec), timeout_s=900.0)
+        resources.create_all(self.cloud.aws.client, s, self.names, lambdas.arn)
+        self.admin_key, self.admin_key_created = ensure_admin_key(s.state_dir, s.admin_owner)
+        self.cloud.aws.front.register_authorizer_cache(s.rest_api_id, s.api_stage_name, cache.flush)
+        if "retrain-trigger" in lambdas.names():
+            from modelport.local.event_source import SqsEventSource
+
+            sqs = self.cloud.aws.client("sqs")
+            self.event_source = SqsEventSource(
+                sqs, resources.queue_url(sqs, self.names),
+                lambda event: lambdas.invoke("retrain-trigger", event), name="retrain-trigger",
+            ).start()  # fmt: skip
+        self.gateway.start()
+        write_json_atomic(s.state_dir / "local.json", {
+            "api_url": self.api_url, "aws_url": self.aws_url, "pid": os.getpid(),
+            "state_dir": str(self.state_dir),
+        })  # fmt: skip
+
+    def stop(self, *, snapshot: bool = True) -> None:
+        """Stop everything this platform started; the embedded AWS writes a last snapshot."""
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        if self.event_source is not None:
+            self.event_source.stop()
+            self.event_source = None
+        if self.cloud is not None:
+            try:
+                if snapshot:
+                    self.cloud.stop()
+                else:
+                    self.cloud.sagemaker.stop()
+                    self.cloud.aws.stop(snapshot=False)
+            finally:
+                self.cloud = None
+        (self.settings.state_dir / "local.json").unlink(missing_ok=True)
+        self._restore_env()
+        self._lock.release()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- internals --------------------------------------------------------------------------
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        from functions.adapters import wiring
+
+        wiring.reset()
+
+    def _warm(self) -> None:
+        """Import the handlers in the background so the first requests do not wait for it."""
+        for spec in (*resources.API_FUNCTIONS.values(), *resources.WORKFLOW_FUNCTIONS.values()):
+            if _exists(spec):
+                try:
+                    importlib.import_module(spec.partition(":")[0])
+                except Exception:  # noqa: BLE001 - the first real call reports it properly
+                    log.exception("importing %s failed", spec)

@@ -1,0 +1,38 @@
+"""Settings of `modelport local up`: the local deployable's settings plus what the
+composition adds (gateway, authorizer cache, stage). Same prefix, `MODELPORT_LOCAL_`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from modelport.local.settings import LocalSettings
+
+#: what a SageMaker image URI must contain for the local SageMaker to run it here.
+LOCAL_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/modelport-{kind}:local"
+
+
+class PlatformSettings(LocalSettings):
+    """`LocalSettings` (embedded AWS, local SageMaker) + the gateway and naming of local mode."""
+
+    #: port of the API (the local API Gateway); 0 picks a free one.
+    gateway_port: int = Field(default=7070, ge=0, le=65535)
+    #: API Gateway's authorizer result cache TTL (0 turns caching off).
+    authorizer_ttl_s: float = Field(default=300.0, ge=0, le=3600)
+    #: stage name: part of endpoint names (`mp-local-<model>-<alias>`).
+    stage: str = "local"
+    #: the REST API id and stage that the authorizer-cache flush names.
+    rest_api_id: str = "local"
+    api_stage_name: str = "local"
+    #: owner recorded on the admin key created at first start.
+    admin_owner: str = "local-admin"
+    #: SQS receives of a dataset notification before it goes to the dead-letter queue.
+    max_receive_count: int = Field(default=3, ge=1, le=1000)
+    #: handler threads of the gateway.
+    gateway_workers: int = Field(default=16, ge=1, le=256)
+
+    def name(self, suffix: str) -> str:
+        """Physical name of a local resource."""
+        return f"modelport-{self.stage}-{suffix}"
+
+    def image(self, kind: str) -> str:
+        return LOCAL_IMAGE.format(account=self.account_id, region=self.region, kind=kind)
