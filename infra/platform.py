@@ -62,18 +62,22 @@ def build_platform(
 
 
 def _outputs(platform: Platform) -> None:
-    """What `modelport admin bootstrap` and the README's deploy section read."""
+    """What `modelport admin bootstrap --stack <Api stack>` and the README's deploy section read.
+
+    All on the Api stack, so one `describe_stacks` finds them.
+    """
     data, api, serving = platform.data, platform.api, platform.serving
-    for stack, name, value in (
-        (api, "ApiUrl", api.api.url),
-        (api, "RestApiId", api.api.rest_api_id),
-        (data, "TableName", data.table.table_name),
-        (data, "AuditTableName", data.audit_table.table_name),
-        (data, "ArtifactsBucketName", data.artifacts_bucket.bucket_name),
-        (data, "DatasetsBucketName", data.datasets_bucket.bucket_name),
-        (data, "CapturesBucketName", data.captures_bucket.bucket_name),
-        (serving, "CpuRepositoryUri", serving.cpu_repository.repository_uri),
-        (serving, "GpuRepositoryUri", serving.gpu_repository.repository_uri),
-        (serving, "SageMakerRoleArn", serving.sagemaker_role.role_arn),
+    for name, value in (
+        ("Stage", data.settings.name),
+        ("ApiUrl", api.api.url),
+        ("RestApiId", api.api.rest_api_id),
+        ("TableName", data.table.table_name),
+        ("AuditTableName", data.audit_table.table_name),
+        ("ArtifactsBucketName", data.artifacts_bucket.bucket_name),
+        ("DatasetsBucketName", data.datasets_bucket.bucket_name),
+        ("CapturesBucketName", data.captures_bucket.bucket_name),
+        ("CpuRepositoryUri", serving.cpu_repository.repository_uri),
+        ("GpuRepositoryUri", serving.gpu_repository.repository_uri),
+        ("SageMakerRoleArn", serving.sagemaker_role.role_arn),
     ):
-        cdk.CfnOutput(stack, name, value=value)
+        cdk.CfnOutput(api, name, value=value)
