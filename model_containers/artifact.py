@@ -150,7 +150,7 @@ def pack(model_dir: str | os.PathLike[str], out_path: str | os.PathLike[str]) ->
             data = (root / rel).read_bytes()
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
-    with open(out, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
+    with open(out, "wb") as fh, gzip.GzipFile(filename="", fileobj=fh, mode="wb", mtime=0) as gz:
         gz.write(raw.getvalue())
     return PackedArtifact(path=out, sha256=sha256_file(out), size=out.stat().st_size)
 
@@ -163,5 +163,7 @@ def unpack(tar_path: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Pa
         for member in tar.getmembers():
             if not (member.isfile() or member.isdir()):
                 raise ValueError(f"archive member {member.name!r} is not a regular file")
+            if member.name.startswith("/") or ".." in Path(member.name).parts:
+                raise ValueError(f"archive member {member.name!r} points outside the artifact")
         tar.extractall(target, filter="data")
     return target

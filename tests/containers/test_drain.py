@@ -1,0 +1,40 @@
+"""SIGTERM: the request in flight completes, then the server exits."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import httpx
+
+
+def test_sigterm_drains_in_flight_request(serve, artifacts):
+    server = serve(artifacts("custom"), PREDICTOR_SLEEP="1.0", MODELPORT_GRACEFUL_TIMEOUT_S="20").wait()
+    result = {}
+
+    def call():
+        try:
+            result["response"] = httpx.post(server.url + "/invocations", json={"instances": [[4.0, 0.0]]}, timeout=30)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            result["error"] = exc
+
+    caller = threading.Thread(target=call)
+    started = time.monotonic()
+    caller.start()
+    time.sleep(0.4)  # the request is now inside predict (which sleeps 1 s)
+    server.proc.send_signal(signal.SIGTERM)
+    caller.join(timeout=30)
+    assert "error" not in result, result.get("error")
+    assert result["response"].status_code == 200
+    assert result["response"].json() == {"predictions": [8.0]}
+    # uvicorn re-raises the SIGTERM it caught once shutdown is complete, so the exit
+    # status says "terminated by SIGTERM" (as for any process stopped that way).
+    assert server.proc.wait(timeout=20) in (0, -signal.SIGTERM)
+    assert "Finished server process" in server.logs()
+    assert time.monotonic() - started >= 1.0
+    try:
+        httpx.get(server.url + "/ping", timeout=2)
+        raise AssertionError("server still accepts connections after draining")
+    except httpx.TransportError:
+        pass
