@@ -5,8 +5,6 @@ subclasses) are what the store persists; commands (`New...`) are validated input
 use cases, shared by the API (as request bodies) and by workflows.
 """
 
-from __future__ import annotations
-
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -71,7 +69,7 @@ TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --- models -------------------------------------------------------------------------------
@@ -109,7 +107,7 @@ class TrainingSpec(_Strict):
     dataset_prefix: str | None = Field(default=None, max_length=512)
 
     @model_validator(mode="after")
-    def _one_source(self) -> TrainingSpec:
+    def _one_source(self) -> "TrainingSpec":
         if self.image and self.trainer:
             raise ValueError("give either image or trainer, not both")
         return self
@@ -227,7 +225,7 @@ class NewVersion(_Strict):
     card: ModelCard = ModelCard()
 
     @model_validator(mode="after")
-    def _version_or_bump(self) -> NewVersion:
+    def _version_or_bump(self) -> "NewVersion":
         if (self.version is None) == (self.bump is None):
             raise ValueError("give exactly one of version or bump")
         if self.version is not None:

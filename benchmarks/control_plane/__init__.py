@@ -1,0 +1,1 @@
+"""Control-plane benchmark: DynamoDB requests per operation, handler import+init time."""

@@ -1,0 +1,64 @@
+"""Import+init of each handler module in a fresh interpreter, and its first and warm request."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HANDLERS = ("auth", "registry", "versioning", "keys", "audit")
+
+#: The issue's reference probe: boto3 + Powertools Logger/Tracer/Metrics + pydantic.
+PROBE = """
+import time
+t = time.perf_counter()
+import boto3, pydantic
+from aws_lambda_powertools import Logger, Metrics, Tracer
+Logger(); Metrics(namespace="x"); Tracer(disabled=True)
+print(json.dumps({"import_ms": (time.perf_counter() - t) * 1000}))
+"""
+
+SCRIPT = """
+import time
+t = time.perf_counter()
+import functions.{name}.handler as handler
+init_ms = (time.perf_counter() - t) * 1000
+from tests.functional.gateway import LambdaContext
+event = json.loads(sys.argv[1])
+t = time.perf_counter()
+first = handler.lambda_handler(event, LambdaContext())
+first_ms = (time.perf_counter() - t) * 1000
+t = time.perf_counter()
+handler.lambda_handler(event, LambdaContext())
+warm_ms = (time.perf_counter() - t) * 1000
+print(json.dumps({{"import_ms": init_ms, "first_ms": first_ms, "warm_ms": warm_ms, "boto3_at_init": False}}))
+"""
+
+
+def _run(code: str, env: dict[str, str], *args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", "import json, sys\n" + code, *args],
+        env=env, capture_output=True, text=True, check=True, cwd=os.getcwd(),
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(env: dict[str, str], events: dict[str, dict], repeat: int = 5) -> list[tuple[str, object]]:
+    lines: list[tuple[str, object]] = []
+    probe = [_run(PROBE, env)["import_ms"] for _ in range(repeat)]
+    reference = statistics.median(probe)
+    lines.append(("import.reference_probe.median_ms", round(reference, 1)))
+    for name in HANDLERS:
+        runs = [_run(SCRIPT.format(name=name), env, json.dumps(events[name])) for _ in range(repeat)]
+        median = statistics.median(r["import_ms"] for r in runs)
+        lines += [
+            (f"import.{name}.median_ms", round(median, 1)),
+            (f"import.{name}.min_ms", round(min(r["import_ms"] for r in runs), 1)),
+            (f"import.{name}.vs_reference_probe", round(median / reference, 2)),
+            (f"import.{name}.target_200ms_met", median <= 200),
+            (f"request.{name}.first_ms", round(statistics.median(r["first_ms"] for r in runs), 1)),
+            (f"request.{name}.warm_ms", round(statistics.median(r["warm_ms"] for r in runs), 1)),
+        ]
+    return lines

@@ -1,0 +1,105 @@
+"""DynamoDB requests per use case, counted with botocore event hooks, at 10 and 10,000 versions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import boto3
+
+from functions.adapters.dynamodb import DynamoStore, _item
+from functions.adapters.s3 import S3Artifacts
+from functions.core import governance, registry, serving
+from functions.core.models import (
+    Artifact,
+    Model,
+    ModelVersion,
+    NewModel,
+    NewVersion,
+    Principal,
+    Role,
+    system_actor,
+)
+from functions.core.ports import Context, Deps, utcnow
+from functions.core.semver import SemVer
+
+SHA = "ab" * 32
+
+
+class RequestCounter:
+    """Counts every DynamoDB API call a client makes, by operation name."""
+
+    def __init__(self, client) -> None:
+        self.calls: Counter[str] = Counter()
+        client.meta.events.register("before-call.dynamodb", self._count)
+
+    def _count(self, model, **_kwargs) -> None:
+        self.calls[model.name] += 1
+
+    def measure(self, action) -> Counter[str]:
+        self.calls.clear()
+        action()
+        return Counter(self.calls)
+
+
+def seed_versions(client, table: str, model: str, count: int) -> None:
+    """Write `count` versions with BatchWriteItem (25 per request) and point the model at the last."""
+    now = datetime.now(UTC)
+    records = []
+    for i in range(count):
+        number = SemVer(1 + i // 1000, (i // 10) % 100, i % 10)
+        records.append(
+            ModelVersion(
+                model=model, version=str(number),
+                artifact=Artifact(uri=f"s3://b/models/{model}/{number}/model.tar.gz", sha256=SHA, size=1),
+                framework="onnx", created_at=now, created_by="seed",
+            )  # fmt: skip
+        )
+    for start in range(0, len(records), 25):
+        batch = [{"PutRequest": {"Item": _item(r)}} for r in records[start : start + 25]]
+        while batch:
+            unprocessed = client.batch_write_item(RequestItems={table: batch}).get("UnprocessedItems", {})
+            batch = unprocessed.get(table, [])
+    head = client.get_item(TableName=table, Key={"PK": {"S": f"MODEL#{model}"}, "SK": {"S": "META"}})["Item"]
+    current = Model.model_validate_json(head["data"]["S"])
+    updated = current.model_copy(update={"latest_version": records[-1].version, "version_count": count})
+    item = _item(updated)
+    item["chain_seq"], item["chain_hash"] = head["chain_seq"], head["chain_hash"]
+    client.put_item(TableName=table, Item=item)
+
+
+def run(endpoint: str, table: str, audit: str, bucket: str) -> list[tuple[str, object]]:
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    counter = RequestCounter(client)
+    store = DynamoStore(client, table, audit)
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    deps = Deps(store=store, audit=store, artifacts=S3Artifacts(s3, bucket, clock=utcnow))
+    ctx = Context(actor=Principal(id="bench", roles=frozenset({Role.admin})), request_id="bench")
+    system = Context(actor=system_actor("bench"), request_id="bench")
+    lines: list[tuple[str, object]] = []
+    for count in (10, 10_000):
+        name = f"bench-{count}"
+        registry.create_model(deps, ctx, NewModel(name=name, owner="bench", framework="onnx"))
+        seed_versions(client, table, name, count)
+        middle = str(SemVer(1, 0, 5))
+        governance.set_alias(deps, system, name, "staging", middle, endpoint=f"mp-bench-{name}-staging")
+        operations = {
+            "resolve_exact": lambda: registry.resolve(deps, ctx, name, middle),
+            "resolve_partial": lambda: registry.resolve(deps, ctx, name, "1.x"),
+            "resolve_latest": lambda: registry.resolve(deps, ctx, name, "latest"),
+            "resolve_alias": lambda: registry.resolve(deps, ctx, name, "staging"),
+            "list_versions_page": lambda: registry.list_versions(deps, ctx, name, limit=50),
+            "list_models_page": lambda: registry.list_models(deps, ctx, limit=50),
+            "publish_bump": lambda: registry.publish_version(deps, ctx, name, NewVersion(bump="patch", sha256=SHA, size=1)),
+            "publish_explicit": lambda: registry.publish_version(
+                deps, ctx, name, NewVersion(version="99.0.0", sha256=SHA, size=1)
+            ),
+            "route_inference_alias": lambda: serving.route_inference(deps, ctx, name, "staging"),
+            "route_inference_spec": lambda: serving.route_inference(deps, ctx, name, middle),
+        }
+        for label, action in operations.items():
+            calls = counter.measure(action)
+            for operation, n in sorted(calls.items()):
+                lines.append((f"ddb.{label}.versions_{count}.{operation}", n))
+            lines.append((f"ddb.{label}.versions_{count}.total", sum(calls.values())))
+    return lines
