@@ -1,0 +1,1 @@
+"""The `modelport` CLI; the entry point is `modelport.cli.main:app`."""

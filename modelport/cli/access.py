@@ -1,0 +1,163 @@
+"""`login`, `keys ...`, `audit ...` and `admin bootstrap`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr
+
+from modelport.cli.common import JsonOpt, client, command, console, err, print_json, table, when
+from modelport.client import Client, ModelportError
+from modelport.client.config import Profile, UserSettings, save_profile
+
+keys = typer.Typer(help="Create, list and revoke API keys (admin).", no_args_is_help=True)
+audit = typer.Typer(help="Read and verify the tamper-evident audit log.", no_args_is_help=True)
+admin = typer.Typer(help="Operate a deployment on AWS.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "login")(login)
+    app.add_typer(keys, name="keys")
+    app.add_typer(audit, name="audit")
+    app.add_typer(admin, name="admin")
+
+
+def masked(token: str) -> str:
+    """`mp_<key id>_…`: enough to tell keys apart, never the secret."""
+    parts = token.split("_")
+    return f"mp_{parts[1]}_…" if len(parts) >= 3 and parts[0] == "mp" else "…"
+
+
+def login(
+    url: Annotated[str, typer.Option(help="API URL, e.g. http://127.0.0.1:7070")],
+    key: Annotated[str | None, typer.Option(help="API key (prompted, hidden, when left out)")] = None,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="verify the key against the API first")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Store the API URL and key in ~/.config/modelport (mode 0600)."""
+    token = key or typer.prompt("API key", hide_input=True)
+    settings = UserSettings()
+    if check:
+        with Client(url, token, settings=settings, max_retries=1) as api:
+            api.models.page(limit=1)
+    path = save_profile(settings, Profile(url=url.rstrip("/"), api_key=SecretStr(token)))
+    if as_json:
+        return print_json({"url": url.rstrip("/"), "key": masked(token), "config": str(path)})
+    console.print(f"[green]logged in[/green] to {url} with key {masked(token)} (saved in {path})")
+
+
+# -- keys ---------------------------------------------------------------------------------
+@command(keys, "create")
+def create_key(
+    owner: Annotated[str, typer.Option(help="the person or service holding the key")],
+    role: Annotated[list[str], typer.Option("--role", help="admin, publisher, approver or consumer (repeatable)")],
+    pattern: Annotated[list[str] | None, typer.Option("--pattern", help="model pattern, e.g. churn* (repeatable)")] = None,
+    description: Annotated[str, typer.Option()] = "",
+    expires_in_days: Annotated[int | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API key; its token is shown this once."""
+    body = {"owner": owner, "roles": role, "patterns": pattern or ["*"], "description": description,
+            "expires_in_days": expires_in_days}
+    with client() as api:
+        created = api.keys.create({k: v for k, v in body.items() if v is not None})
+    if as_json:
+        return print_json({"key": created.key, "token": created.token})
+    info = created.key
+    console.print(f"[green]created[/green] key [bold]{info.key_id}[/bold] for {info.owner} "
+                  f"(roles {', '.join(info.roles)}; models {', '.join(info.patterns)})")
+    if created.token:
+        console.print("token (shown once, store it now):")
+        console.print(created.token, soft_wrap=True)
+
+
+@command(keys, "list")
+def list_keys(as_json: JsonOpt = False) -> None:
+    """List API keys (never their secrets)."""
+    with client() as api:
+        found = list(api.keys.list())
+    if as_json:
+        return print_json(found)
+    table("keys", ["key id", "owner", "roles", "patterns", "created", "expires", "revoked"],
+          [[k.key_id, k.owner, ",".join(k.roles), ",".join(k.patterns), when(k.created_at),
+            when(k.expires_at), when(k.revoked_at)] for k in found])
+
+
+@command(keys, "revoke")
+def revoke_key(key_id: str, as_json: JsonOpt = False) -> None:
+    """Revoke an API key."""
+    with client() as api:
+        info = api.keys.revoke(key_id)
+    if as_json:
+        return print_json(info)
+    console.print(f"[green]revoked[/green] key [bold]{info.key_id}[/bold] ({info.owner})")
+
+
+# -- audit --------------------------------------------------------------------------------
+@command(audit, "list")
+def list_audit(
+    chain: Annotated[str, typer.Argument(help="a model name, or platform for key events")] = "platform",
+    limit: Annotated[int, typer.Option(help="at most this many events, newest first")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a chain's audit events, newest first."""
+    with client() as api:
+        events = []
+        for event in api.audit.list(chain):
+            events.append(event)
+            if len(events) >= limit:
+                break
+    if as_json:
+        return print_json(events)
+    table(f"audit: {chain}", ["seq", "time", "actor", "action", "target", "hash"],
+          [[e.seq, when(e.time), e.actor, e.action, e.target, e.hash[:12]] for e in events])
+
+
+@command(audit, "verify")
+def verify_audit(
+    chain: Annotated[str | None, typer.Option(help="one chain; all readable chains when left out")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verify the hash chains; exits 1 when any event was edited, removed or reordered."""
+    with client() as api:
+        report = api.audit.verify(chain)
+    if as_json:
+        print_json(report)
+    else:
+        for result in report.chains:
+            mark = "[green]ok[/green]" if result.ok else f"[red]BROKEN at event {result.first_bad_seq}: {result.reason}[/red]"
+            console.print(f"{result.chain}: {result.events} events {mark}")
+    if not report.ok:
+        if not as_json:
+            err.print("[bold red]error:[/bold red] [red]the audit log does not verify[/red]")
+        raise typer.Exit(1)
+
+
+# -- admin --------------------------------------------------------------------------------
+@command(admin, "bootstrap")
+def bootstrap(
+    stack: Annotated[str, typer.Option(help="the deployed Api stack's name")],
+    owner: Annotated[str, typer.Option(help="recorded as the key's owner")] = "admin",
+    region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a deployment's first admin key with your AWS credentials (once)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from modelport.admin import bootstrap as run_bootstrap
+
+    try:
+        created = run_bootstrap(boto3.session.Session(region_name=region), stack, owner=owner)
+    except (BotoCoreError, ClientError, ValueError) as exc:
+        raise ModelportError(f"bootstrap failed: {exc}", code=type(exc).__name__) from None
+    except Exception as exc:
+        if hasattr(exc, "code") and hasattr(exc, "message"):  # a core DomainError (BootstrapRefused)
+            raise ModelportError(exc.message, code=exc.code) from None
+        raise
+    if as_json:
+        return print_json({"key": created.info, "token": created.token})
+    console.print(f"[green]created[/green] admin key [bold]{created.info.key_id}[/bold] for {created.info.owner}")
+    console.print("token (shown once, store it now):")
+    console.print(created.token, soft_wrap=True)

@@ -1,0 +1,241 @@
+"""`deploy`, `invoke`, `datasets upload` and `retrain status`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from modelport.cli.common import JsonOpt, client, command, console, print_json, table
+from modelport.client import ModelportError
+from modelport.client.workflows import Deployment, Retrain
+
+datasets = typer.Typer(help="Upload training data (starts a retrain).", no_args_is_help=True)
+retrain = typer.Typer(help="Follow retrains.", no_args_is_help=True)
+deployments = typer.Typer(help="List and show deployments.", no_args_is_help=True)
+
+_GOOD = {"succeeded"}
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "deploy")(deploy)
+    command(app, "invoke")(invoke)
+    app.add_typer(datasets, name="datasets")
+    app.add_typer(retrain, name="retrain")
+    app.add_typer(deployments, name="deployments")
+
+
+def deploy(
+    model: str,
+    version: Annotated[str, typer.Argument(help="a version spec or an alias")],
+    to: Annotated[str, typer.Option("--to", help="the alias that will serve it")] = "production",
+    instance_type: Annotated[str, typer.Option(help="e.g. ml.m5.large, or GPU ml.g5.xlarge")] = "ml.m5.large",
+    count: Annotated[int | None, typer.Option(help="initial instance count (default --min)")] = None,
+    min_instances: Annotated[int, typer.Option("--min", help="autoscaling minimum")] = 1,
+    max_instances: Annotated[int, typer.Option("--max", help="autoscaling maximum")] = 1,
+    strategy: Annotated[str, typer.Option(help="all_at_once, canary:10%:60s or linear:20%:30s")] = "all_at_once",
+    wait: Annotated[bool, typer.Option("--wait", help="follow the workflow's steps until it ends")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deploy a version behind an alias with a blue/green strategy."""
+    from pydantic import ValidationError
+
+    from functions.core.endpoints import EndpointSettings, TrafficStrategy
+
+    try:
+        settings = EndpointSettings(
+            instance_type=instance_type, min_instances=min_instances, max_instances=max_instances,
+            initial_instance_count=count or min_instances, strategy=TrafficStrategy.parse(strategy),
+        )  # fmt: skip
+    except (ValidationError, ValueError) as exc:
+        message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise ModelportError(f"invalid deployment settings: {message}", code="InvalidInput") from None
+    with client() as api:
+        started = api.deployments.start(model, version, to=to, endpoint=settings)
+        if not wait:
+            if as_json:
+                return print_json(started)
+            console.print(f"[green]started[/green] deployment [bold]{started.id}[/bold] of {model} {version} → {to} "
+                          f"(follow: modelport deployments show {model} {started.id})")
+            return None
+        final = follow_deployment(api, model, started.id, quiet=as_json)
+    if as_json:
+        print_json(final)
+    if final.status not in _GOOD:
+        raise typer.Exit(1)
+
+
+def follow_deployment(api: Any, model: str, deployment_id: str, *, quiet: bool = False,
+                      printer: Any = None) -> Deployment:
+    """Render each step transition of a deployment as it happens; return the final state."""
+    out = printer or console
+    last_step: str | None = None
+    current: Deployment | None = None
+    with out.status("deploying…", spinner="dots") if not quiet else _Null() as status:
+        for current in api.deployments.follow(model, deployment_id):
+            if current.step != last_step and current.step and not quiet:
+                out.print(f"  [cyan]▸[/cyan] {escape(current.step)}")
+                last_step = current.step
+            if status is not None:
+                status.update(f"{current.status}: {current.step or ''}")
+    assert current is not None
+    if not quiet:
+        if current.status in _GOOD:
+            out.print(f"[green]deployed[/green] [bold]{model} {current.version}[/bold] as {current.alias}"
+                      + (f" on endpoint {current.endpoint}" if current.endpoint else ""))
+        else:
+            out.print(f"[red]deployment {current.status}[/red]" + (f": {escape(current.cause)}" if current.cause else ""))
+    return current
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def read_data(data: str) -> bytes:
+    """`--data` as JSON text, or `@file` to read it from a file."""
+    if data.startswith("@"):
+        path = Path(data[1:])
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise ModelportError(f"cannot read {path}: {exc.strerror}", code="InvalidInput") from None
+    try:
+        json.loads(data)
+    except ValueError:
+        raise ModelportError("--data is not valid JSON (use @file to send a file)", code="InvalidInput") from None
+    return data.encode()
+
+
+def invoke(
+    model: str,
+    data: Annotated[str, typer.Option(help="JSON request body, or @file")],
+    version: Annotated[str | None, typer.Option(help="a version spec or alias (default: production)")] = None,
+    oip: Annotated[bool, typer.Option("--oip", help="use the Open Inference Protocol v2 route")] = False,
+    content_type: Annotated[str, typer.Option(help="request content type")] = "application/json",
+    as_json: JsonOpt = False,
+) -> None:
+    """Call a model over HTTP and print its answer."""
+    with client() as api:
+        answer = api.invoke(model, version=version, body=read_data(data), content_type=content_type,
+                            protocol="oip-v2" if oip else "sagemaker")
+    text = answer.body.decode("utf-8", "replace")
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        parsed = None
+    if as_json:
+        return print_json({"status": answer.status, "content_type": answer.content_type,
+                           "variant": answer.variant, "body": parsed if parsed is not None else text})
+    if parsed is not None:
+        console.print_json(data=parsed)
+    else:
+        console.print(escape(text))
+
+
+# -- datasets and retrains -------------------------------------------------------------------
+@command(datasets, "upload")
+def upload_dataset(
+    model: str,
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file")],
+    follow: Annotated[bool, typer.Option("--follow", help="follow the retrain it starts")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Upload a dataset into the model's dataset prefix: a retrain starts."""
+    if not file.is_file():
+        raise ModelportError(f"{file} is not a file", code="InvalidInput")
+    with client() as api:
+        created = api.retrains.upload_dataset(model, file)
+        if as_json and not follow:
+            return print_json(created)
+        if not as_json:
+            console.print(f"[green]uploaded[/green] {file.name} to {created.uri}: a retrain will start")
+        if follow:
+            final = follow_retrain(api, model, _wait_for_retrain(api, model, created.uri), quiet=as_json)
+            if as_json:
+                print_json(final)
+    return None
+
+
+def _wait_for_retrain(api: Any, model: str, dataset_uri: str, timeout_s: float = 60.0) -> str:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for item in api.retrains.page(model, limit=10).items:
+            if getattr(item, "dataset_uri", None) == dataset_uri or dataset_uri in str(item.model_dump()):
+                return item.id
+        time.sleep(0.2)
+    raise ModelportError(f"no retrain started for {dataset_uri} within {timeout_s:g}s", code="Timeout")
+
+
+def follow_retrain(api: Any, model: str, retrain_id: str, *, quiet: bool = False, printer: Any = None) -> Retrain:
+    out = printer or console
+    last: str | None = None
+    current: Retrain | None = None
+    for current in api.retrains.follow(model, retrain_id):
+        if current.step != last and current.step and not quiet:
+            out.print(f"  [cyan]▸[/cyan] {escape(current.step)}")
+            last = current.step
+    assert current is not None
+    if not quiet:
+        outcome = current.outcome or current.status
+        out.print(f"retrain {current.id}: [bold]{escape(outcome)}[/bold]" + (f" → version {current.version}" if current.version else ""))
+    return current
+
+
+@command(retrain, "status")
+def retrain_status(
+    model: str,
+    retrain_id: Annotated[str | None, typer.Argument(help="one retrain; the latest ones when left out")] = None,
+    follow: Annotated[bool, typer.Option("--follow", help="follow until it ends")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show (or follow) a model's retrains."""
+    with client() as api:
+        if retrain_id is None:
+            found = api.retrains.page(model, limit=20).items
+            if not follow or not found:
+                if as_json:
+                    return print_json(found)
+                table(f"{model} retrains", ["id", "status", "step", "outcome", "version"],
+                      [[r.id, r.status, r.step, r.outcome, r.version] for r in found])
+                return None
+            retrain_id = found[0].id
+        if follow:
+            final = follow_retrain(api, model, retrain_id, quiet=as_json)
+            return print_json(final) if as_json else None
+        current = api.retrains.get(model, retrain_id)
+    if as_json:
+        return print_json(current)
+    console.print_json(data=current.model_dump(mode="json"))
+
+
+@command(deployments, "list")
+def list_deployments(model: str, as_json: JsonOpt = False) -> None:
+    """List a model's deployments."""
+    with client() as api:
+        found = api.deployments.page(model, limit=50).items
+    if as_json:
+        return print_json(found)
+    table(f"{model} deployments", ["id", "status", "step", "version", "alias", "endpoint"],
+          [[d.id, d.status, d.step, d.version, d.alias, d.endpoint] for d in found])
+
+
+@command(deployments, "show")
+def show_deployment(model: str, deployment_id: str,
+                    follow: Annotated[bool, typer.Option("--follow")] = False, as_json: JsonOpt = False) -> None:
+    """Show (or follow) one deployment."""
+    with client() as api:
+        current = follow_deployment(api, model, deployment_id, quiet=as_json) if follow else api.deployments.get(model, deployment_id)
+    if as_json:
+        return print_json(current)
+    if not follow:
+        console.print_json(data=current.model_dump(mode="json"))
