@@ -6,7 +6,9 @@ Routing, in order:
 * SageMaker control plane (`X-Amz-Target: SageMaker.*`) and runtime
   (`POST /endpoints/<name>/invocations`) → the local SageMaker, when one is attached;
 * API Gateway `FlushStageAuthorizersCache` → the callback the local gateway registered;
-* everything else → moto's server application. Application Auto Scaling stays moto's (its
+* everything else → moto's server application, with two fixes on the way: a
+  `StartExecution` without a name gets a UUID, and an S3 `PutObject` is checked against
+  its declared checksum (`modelport.local.aws.s3_checksums`). Application Auto Scaling stays moto's (its
   shapes and validation are right); the front tells the local SageMaker after a change
   to a `sagemaker` scalable target or policy, so it can apply the new bounds at once.
 """
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 from werkzeug.wrappers import Request, Response
 
 from modelport.local.aws.lambdas import LambdaRegistry
+from modelport.local.aws.s3_checksums import check_put, is_s3_put_object
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,10 @@ class Front:
             return self._autoscaling(environ, start_response, operation)
         if target == "AWSStepFunctions.StartExecution":
             _default_execution_name(environ)
+        elif is_s3_put_object(environ):
+            refused = check_put(environ)
+            if refused is not None:
+                return refused(environ, start_response)
         return self.moto_app(environ, start_response)
 
     def _flush(self, api: str, stage: str) -> Response:

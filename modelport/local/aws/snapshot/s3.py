@@ -60,12 +60,15 @@ def _entries(client: Any, bucket: str, versioned: bool) -> list[dict]:
             for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
             for obj in page.get("Contents", [])
         ]
-    entries: list[dict] = []
+    entries: list[tuple[tuple, dict]] = []
     for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        entries.extend(page.get("Versions", []))
-        entries.extend({**m, "DeleteMarker": True} for m in page.get("DeleteMarkers", []))
-    # S3 lists each key newest first; replay needs each key's history oldest first.
-    return sorted(entries, key=lambda e: (e["Key"], e["LastModified"]))
+        for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
+            for index, entry in enumerate(page.get(kind, [])):
+                # S3 lists each key newest first, and LastModified has one-second
+                # resolution: order by time, then latest last, then listing order reversed.
+                order = (entry["Key"], entry["LastModified"], entry.get("IsLatest", False), -index)
+                entries.append((order, {**entry, "DeleteMarker": marker}))
+    return [entry for _, entry in sorted(entries, key=lambda pair: pair[0])]
 
 
 def _read(client: Any, blobs: BlobStore, bucket: str, entry: dict, cache_key: str) -> dict:
