@@ -57,11 +57,8 @@ def command(group: typer.Typer, name: str | None = None, **options: Any) -> Call
 
 
 def _describe(error: ModelportError) -> str:
-    parts = [error.message]
-    if error.fields:
-        parts.append("(" + "; ".join(f"{f.get('path')}: {f.get('message')}" for f in error.fields[:5]) + ")")
     tag = f"{error.code}" + (f", HTTP {error.status}" if error.status else "")
-    return f"{' '.join(parts)} [{tag}]"
+    return f"{error.message} [{tag}]"
 
 
 def fail(message: str, *, code: str = "Error", status: int | None = None, as_json: bool = False) -> None:

@@ -9,8 +9,17 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from modelport.cli.common import JsonOpt, client, command, console, fields, parse_pairs, print_json, table, when
-from modelport.client import ModelportError
+from modelport.cli.common import (
+    JsonOpt,
+    client,
+    command,
+    console,
+    fields,
+    parse_pairs,
+    print_json,
+    table,
+    when,
+)
 from modelport.client.shapes import Model, ModelVersion
 
 models = typer.Typer(help="Create, list and show models.", no_args_is_help=True)
@@ -63,22 +72,10 @@ def create_model(
     body = {"name": name, "owner": owner, "framework": framework, "description": description,
             "policy": policy, "training": training}
     with client() as api:
-        model = api.models.create(_validated_model(body))
+        model = api.models.create(body)
     if as_json:
         return print_json(model)
     console.print(f"[green]created[/green] model [bold]{model.name}[/bold] ({model.framework}, owner {model.owner})")
-
-
-def _validated_model(body: dict[str, Any]) -> Any:
-    from pydantic import ValidationError
-
-    from modelport.client.shapes import NewModel
-
-    try:
-        return NewModel.model_validate(body)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-        raise ModelportError(f"invalid model: {problems}", code="InvalidInput") from None
 
 
 @command(models, "list")

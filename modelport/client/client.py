@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from modelport.client import config
 from modelport.client.errors import ModelportError
 from modelport.client.packing import PackedModel, pack_model
-from modelport.client.resources import Aliases, Audit, Keys, Models, Versions, seg
+from modelport.client.resources import Aliases, Audit, Keys, Models, Versions, seg, validated
 from modelport.client.shapes import Invocation, ModelCard, NewVersion, PublishedVersion
 from modelport.client.transport import Transport, new_idempotency_key
 from modelport.client.upload import Progress, put_file
@@ -117,7 +117,8 @@ class Client:
     ) -> NewVersion:
         manifest_card = packed.manifest.get("card") if isinstance(packed.manifest.get("card"), dict) else {}
         given = card.model_dump(exclude_none=True) if isinstance(card, ModelCard) else dict(card or {})
-        return NewVersion.model_validate(
+        return validated(
+            NewVersion,
             {
                 "version": version,
                 "bump": None if version else (bump or "patch"),
@@ -128,7 +129,7 @@ class Client:
                 "metrics": {**packed.metrics, **(metrics or {})},
                 "lineage": lineage or {},
                 "card": {**manifest_card, **given},
-            }
+            },
         )
 
     def _upload(self, upload: Any, path: Path, progress: Progress | None = None) -> None:

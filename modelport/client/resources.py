@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from modelport.client.errors import InvalidInputError
 from modelport.client.shapes import (
     Alias,
     ApiKeyInfo,
@@ -44,6 +45,21 @@ def _dump(value: BaseModel | dict[str, Any] | None) -> Any:
     return value
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(cls: type[M], value: M | dict[str, Any]) -> M:
+    """`value` as a `cls` command, checked before sending; InvalidInputError names bad fields."""
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls.model_validate(value)
+    except ValidationError as exc:
+        fields = [{"path": "body." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        summary = "; ".join(f"{f['path']}: {f['message']}" for f in fields[:5])
+        raise InvalidInputError(f"invalid request: {summary}", code="InvalidInput", fields=fields) from None
+
+
 def iterate(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
     """Every item of a paginated listing, one page request at a time."""
     cursor: str | None = None
@@ -62,7 +78,7 @@ class _Resource:
 
 class Models(_Resource):
     def create(self, model: NewModel | dict[str, Any], *, idempotency_key: str | None = None) -> Model:
-        body = _dump(model if isinstance(model, BaseModel) else NewModel.model_validate(model))
+        body = _dump(validated(NewModel, model))
         data = self._t.json("POST", "/v1/models", body=body, idempotency_key=idempotency_key or new_idempotency_key())
         return Model.model_validate(data)
 
@@ -81,7 +97,7 @@ class Versions(_Resource):
     def publish(
         self, model: str, version: NewVersion | dict[str, Any], *, idempotency_key: str | None = None
     ) -> PublishedVersion:
-        body = _dump(version if isinstance(version, BaseModel) else NewVersion.model_validate(version))
+        body = _dump(validated(NewVersion, version))
         data = self._t.json(
             "POST", f"/v1/models/{seg(model)}/versions", body=body,
             idempotency_key=idempotency_key or new_idempotency_key(),
@@ -130,7 +146,7 @@ class Aliases(_Resource):
 
 class Keys(_Resource):
     def create(self, key: NewKey | dict[str, Any], *, idempotency_key: str | None = None) -> CreatedKey:
-        body = _dump(key if isinstance(key, BaseModel) else NewKey.model_validate(key))
+        body = _dump(validated(NewKey, key))
         data = self._t.json("POST", "/v1/keys", body=body, idempotency_key=idempotency_key or new_idempotency_key())
         return CreatedKey.model_validate(data)
 

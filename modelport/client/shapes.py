@@ -75,7 +75,7 @@ class Invocation(_Envelope):
     variant: str | None = None
     status: int = 200
 
-    def data(self):  # noqa: ANN201 - any JSON value
+    def data(self):
         """The body decoded as JSON."""
         import json
 

@@ -26,7 +26,13 @@ from modelport.local.gateway.authorizer import (
     Unauthorized,
     decision_from,
 )
-from modelport.local.gateway.events import Incoming, Stage, authorizer_event, decode_result, proxy_event
+from modelport.local.gateway.events import (
+    Incoming,
+    Stage,
+    authorizer_event,
+    decode_result,
+    proxy_event,
+)
 from modelport.local.gateway.routing import Router
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,7 @@ OIP_V2_ATTRIBUTES = "modelport-protocol=oip-v2"
 PASSTHROUGH = frozenset({400, 404, 413, 415, 424, 429, 500, 503})
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 UNAUTHENTICATED = ("Unauthenticated", "missing or invalid API key")
+REVOKE_KEY = ("DELETE", "/v1/keys/{key_id}")
 _JSON = (b"content-type", b"application/json")
 
 
@@ -88,7 +95,7 @@ class GatewayApp:
         request_id = Incoming.new_request_id()
         try:
             status, headers, body = await self._handle(scope, receive, request_id)
-        except Exception:  # noqa: BLE001 - the gateway answers 500, never drops the connection
+        except Exception:
             log.exception("gateway failure")
             status, headers, body = _error(500, "InternalError", "Internal server error")
         headers.append((b"x-amzn-requestid", request_id.encode()))
@@ -117,11 +124,14 @@ class GatewayApp:
             return await self._infer(route, incoming, authorizer or {})
         event = proxy_event(self.stage, route, incoming, params, authorizer)
         try:
-            result = await self._run(self.invoke_lambda, route.function, event)
-            return decode_result(result)
+            result = decode_result(await self._run(self.invoke_lambda, route.function, event))
         except Exception as exc:  # noqa: BLE001 - a failed integration is API Gateway's 502
             log.warning("integration %s failed: %s: %s", route.function, type(exc).__name__, exc)
             return _error(502, "InternalError", "Internal server error")
+        if (route.method, route.path) == REVOKE_KEY and result[0] < 300:
+            # contracts.md: in local mode a revoked key stops working at once.
+            self.cache.flush()
+        return result
 
     async def _authorize(self, route: Any, incoming: Incoming, params: dict[str, str]) -> Decision | tuple:
         try:

@@ -11,6 +11,10 @@ from typing import Any
 
 from functions.routes import Route
 
+_IDENTITY_FIELDS = (
+    "cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "sourceIp", "principalOrgId",
+    "accessKey", "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "userAgent", "user",
+)
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
 
 
@@ -70,10 +74,16 @@ def request_context(stage: Stage, route: Route, incoming: Incoming, now: float) 
             "sourceIp": incoming.source_ip, "principalOrgId": None, "accessKey": None,
             "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None, "userArn": None,
             "userAgent": incoming.header("User-Agent"), "user": None,
-        },  # fmt: skip
+        },
         "domainName": stage.domain,
         "apiId": stage.api_id,
     }
+
+
+def _identity(incoming: Incoming) -> dict[str, Any]:
+    identity: dict[str, Any] = dict.fromkeys(_IDENTITY_FIELDS)
+    identity.update(sourceIp=incoming.source_ip, userAgent=incoming.header("User-Agent"))
+    return identity
 
 
 def authorizer_event(stage: Stage, route: Route, incoming: Incoming, params: dict[str, str]) -> dict[str, Any]:

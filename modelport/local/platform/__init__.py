@@ -191,5 +191,5 @@ class Platform:
             if _exists(spec):
                 try:
                     importlib.import_module(spec.partition(":")[0])
-                except Exception:  # noqa: BLE001 - the first real call reports it properly
+                except Exception:
                     log.exception("importing %s failed", spec)
