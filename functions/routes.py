@@ -78,6 +78,13 @@ ROUTES: tuple[Route, ...] = (
     _r("DELETE", "/v1/keys/{key_id}", "keys"),
     _r("GET", "/v1/audit", "audit"),
     _r("GET", "/v1/audit/verify", "audit"),
+    # deployments and retraining
+    _r("POST", "/v1/models/{name}/deployments", "deployments"),
+    _r("GET", "/v1/models/{name}/deployments", "deployments"),
+    _r("GET", "/v1/models/{name}/deployments/{deployment_id}", "deployments"),
+    _r("POST", "/v1/models/{name}/datasets", "retraining"),
+    _r("GET", "/v1/models/{name}/retrains", "retraining"),
+    _r("GET", "/v1/models/{name}/retrains/{retrain_id}", "retraining"),
     # inference: API Gateway → SageMaker runtime, routed by the authorizer's `endpoint`
     _r("POST", "/v1/models/{name}/invocations", None, inference=True),
     _r("POST", "/v1/models/{name}/versions/{spec}/invocations", None, inference=True),
