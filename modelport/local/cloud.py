@@ -18,6 +18,7 @@ class LocalCloud:
         self, settings: LocalSettings, *, launcher: Launcher = launch, clock: Clock | None = None
     ) -> None:
         self.settings = settings
+        self.launcher = launcher
         self.aws = EmbeddedAWS(settings)
         self.sagemaker = LocalSageMaker(settings, self.aws.client, launcher=launcher, clock=clock)
         self.aws.front.attach_sagemaker(self.sagemaker.app, self.sagemaker)

@@ -23,6 +23,7 @@ from botocore.config import Config
 from modelport.local.aws.server import CREDENTIALS
 from modelport.local.cloud import LocalCloud
 from modelport.local.sagemaker.clock import Clock
+from modelport.local.sagemaker.processes import LaunchSpec, ProcessHandle, launch
 from modelport.local.settings import LocalSettings
 
 T = TypeVar("T")
@@ -69,6 +70,25 @@ class SteppingClock(Clock):
         self._gate.set()
 
 
+class RecordingLauncher:
+    """The default launcher, remembering every (spec, process) it started."""
+
+    def __init__(self) -> None:
+        self.launched: list[tuple[LaunchSpec, ProcessHandle]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, spec: LaunchSpec) -> ProcessHandle:
+        process = launch(spec)
+        with self._lock:
+            self.launched.append((spec, process))
+        return process
+
+    def matching(self, text: str) -> list[ProcessHandle]:
+        """Processes whose log path contains `text` (endpoint, config or job name)."""
+        with self._lock:
+            return [p for spec, p in self.launched if text in str(spec.log_path)]
+
+
 def settings_for(state_dir: Path, **overrides: Any) -> LocalSettings:
     """Settings suited to tests: free ports, fast health polling, no periodic snapshots."""
     values: dict[str, Any] = {
@@ -87,7 +107,7 @@ def local_cloud(state_dir: Path | None = None, **overrides: Any) -> Iterator[Loc
     """A started `LocalCloud` (temporary state unless `state_dir` is given), stopped after."""
     with tempfile.TemporaryDirectory(prefix="modelport-local-") as tmp:
         settings = settings_for(Path(state_dir or tmp), **overrides)
-        cloud = LocalCloud(settings, clock=SteppingClock()).start()
+        cloud = LocalCloud(settings, launcher=RecordingLauncher(), clock=SteppingClock()).start()
         try:
             yield cloud
         finally:
@@ -161,7 +181,7 @@ def python_model(directory: Path, *, offset: float = 0.0, corrupt: bool = False)
         "def predict(batch):\n"
         "    rows = np.asarray(batch, dtype=float)\n"
         "    if (rows[:, 0] < 0).any():\n"
-        "        raise ValueError('negative input')\n"
+        "        raise RuntimeError('negative input')\n"
         f"    return rows.sum(axis=1) + {offset!r}\n"
     )
     artifact.write_manifest(

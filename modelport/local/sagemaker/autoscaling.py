@@ -75,13 +75,15 @@ class Autoscaler:
                 parsed = parse_resource_id(target["ResourceId"])
                 if parsed is None or target["ScalableDimension"] != _DIMENSION:
                     continue
-                desired = self._desired(parsed, target, tracking.get(target["ResourceId"]))
+                desired = self._desired(parsed, target, tracking.get(target["ResourceId"]), track)
                 if desired is not None:
                     asked[parsed] = desired
                     self._endpoints.scale(parsed[0], parsed[1], desired)
             return asked
 
-    def _desired(self, key: tuple[str, str], target: dict, per_instance: float | None) -> int | None:
+    def _desired(
+        self, key: tuple[str, str], target: dict, per_instance: float | None, track: bool
+    ) -> int | None:
         runtime = self._endpoints.runtime(key[0])
         fleets = runtime.blue if runtime is not None else None
         fleet = fleets.fleets.get(key[1]) if fleets is not None else None
@@ -89,10 +91,11 @@ class Autoscaler:
             return None
         current = len(fleet.instances)
         desired = current
-        now, invocations = self._clock.monotonic(), fleet.counts[0]
-        previous = self._last.get(key)
-        self._last[key] = (now, invocations)
-        if per_instance and previous is not None and now > previous[0]:
+        if track:
+            now, invocations = self._clock.monotonic(), fleet.counts[0]
+            previous = self._last.get(key)
+            self._last[key] = (now, invocations)
+        if track and per_instance and previous is not None and now > previous[0]:
             per_minute = (invocations - previous[1]) * 60.0 / (now - previous[0])
             desired = max(1, math.ceil(per_minute / per_instance))
         low, high = target.get("MinCapacity", 1), target.get("MaxCapacity", current)

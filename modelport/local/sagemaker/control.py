@@ -106,29 +106,30 @@ class Control:
     # -- endpoints ------------------------------------------------------------------------
     def create_endpoint(self, p: dict) -> dict:
         name, arn = p["EndpointName"], self.arn("endpoint", p["EndpointName"])
-        if self._store.get("endpoints", name):
-            raise validation(f'Cannot create already existing endpoint "{arn}".')
         self._get("endpoint_configs", p["EndpointConfigName"], "endpoint configuration")
-        now = self._now()
-        self._store.put("endpoints", name, {
-            "EndpointName": name, "EndpointArn": arn, "EndpointConfigName": p["EndpointConfigName"],
-            "EndpointStatus": "Creating", "CreationTime": now, "LastModifiedTime": now,
-        })
+        with self._store.lock:
+            if self._store.get("endpoints", name):
+                raise validation(f'Cannot create already existing endpoint "{arn}".')
+            now = self._now()
+            self._store.put("endpoints", name, {
+                "EndpointName": name, "EndpointArn": arn,
+                "EndpointConfigName": p["EndpointConfigName"],
+                "EndpointStatus": "Creating", "CreationTime": now, "LastModifiedTime": now,
+            })
         self._endpoints.create(name)
         return {"EndpointArn": arn}
 
     def update_endpoint(self, p: dict) -> dict:
         name = p["EndpointName"]
         record = self._get("endpoints", name, "endpoint")
-        if record["EndpointStatus"] != "InService" or self._endpoints.busy(name):
-            raise validation(f'Cannot update in-progress endpoint "{record["EndpointArn"]}".')
         self._get("endpoint_configs", p["EndpointConfigName"], "endpoint configuration")
         deployment = p.get("DeploymentConfig")
         if deployment is None and p.get("RetainDeploymentConfig"):
             deployment = record.get("LastDeploymentConfig")
         if deployment and deployment.get("RollingUpdatePolicy"):
             raise validation("RollingUpdatePolicy is not supported locally; use BlueGreenUpdatePolicy.")
-        self._store.update("endpoints", name, EndpointStatus="Updating", LastModifiedTime=self._now())
+        if not self._endpoints.begin(name, "Updating"):
+            raise validation(f'Cannot update in-progress endpoint "{record["EndpointArn"]}".')
         self._endpoints.update(name, p["EndpointConfigName"], deployment)
         return {"EndpointArn": record["EndpointArn"]}
 

@@ -38,10 +38,6 @@ class Endpoints:
         with self._lock:
             return self._runtimes.get(name)
 
-    def busy(self, name: str) -> bool:
-        runtime = self.runtime(name)
-        return runtime is not None and runtime.busy()
-
     # -- operations -----------------------------------------------------------------------
     def create(self, name: str) -> None:
         """Bring up the record's endpoint config (the record exists, status Creating)."""
@@ -58,15 +54,14 @@ class Endpoints:
     def scale(self, name: str, variant: str, desired: int) -> bool:
         """Change a variant's instance count (autoscaling); False when the endpoint is busy."""
         runtime = self.runtime(name)
-        record = self._store.get("endpoints", name)
-        if runtime is None or runtime.busy() or not record or record["EndpointStatus"] != "InService":
-            return False
-        fleets = runtime.blue
+        fleets = runtime.blue if runtime is not None else None
         if fleets is None or variant not in fleets.fleets:
             return False
         if len(fleets.fleets[variant].instances) == desired:
             return True
-        self._status(name, "Updating")
+        # The status is the lock: only an InService endpoint starts an operation.
+        if not self.begin(name, "Updating"):
+            return False
         self._spawn(runtime, lambda: self._scale(runtime, fleets, variant, desired))
         return True
 
@@ -84,6 +79,15 @@ class Endpoints:
             self._store.delete("endpoints", name)
 
         threading.Thread(target=work, name=f"sagemaker-delete-{name}", daemon=True).start()
+
+    def begin(self, name: str, status: str) -> bool:
+        """Move an InService endpoint to `status` atomically; False when it is not InService."""
+        with self._store.lock:
+            record = self._store.get("endpoints", name)
+            if record is None or record["EndpointStatus"] != "InService":
+                return False
+            self._status(name, status)
+            return True
 
     def restore(self) -> None:
         """After a restart: serving endpoints come back up; creations start over."""

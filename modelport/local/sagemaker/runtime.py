@@ -45,9 +45,6 @@ class EndpointRuntime:
     chooser: WeightedChooser = field(default_factory=WeightedChooser)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def busy(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
     def choose(self) -> FleetSet | None:
         green, share = self.green, self.green_share
         if green is None or share <= 0:
