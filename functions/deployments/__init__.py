@@ -1,0 +1,1 @@
+"""The deployments Lambda: start a deployment (the deploy workflow) and show deployments."""

@@ -1,0 +1,1 @@
+"""The retraining Lambda: dataset upload URLs and retrain records."""

@@ -1,0 +1,96 @@
+"""The deploy workflow's plan: names and SageMaker request fragments, computed once by Validate.
+
+Pure functions (no AWS calls). The native SageMaker Tasks of `deploy.asl.json` take their
+parameters from the plan (`$.plan`), so what is created is decided and tested here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+from functions.core.endpoints import EndpointSettings
+
+VARIANT = "AllTraffic"
+_NAME_MAX = 63
+#: time allowed for instances to come up, on top of the strategy's baking time.
+PROVISIONING_ALLOWANCE_S = 3600
+
+
+def resource_name(endpoint: str, deployment_id: str) -> str:
+    """SageMaker model / endpoint-config name of one deployment: `<endpoint>-<id>`, ≤ 63
+    characters, still starting with the endpoint name's `mp-<stage>-` prefix (IAM scopes by it)."""
+    suffix = deployment_id if len(endpoint) + 1 + len(deployment_id) <= _NAME_MAX else (
+        hashlib.sha256(deployment_id.encode()).hexdigest()[:6] + deployment_id[-6:]
+    )
+    head = endpoint[: _NAME_MAX - len(suffix) - 1].rstrip("-")
+    return f"{head}-{suffix}"
+
+
+def bake_seconds(settings: EndpointSettings) -> int:
+    """Upper bound of the time SageMaker spends shifting traffic and baking."""
+    strategy = settings.strategy
+    if strategy.type == "canary":
+        shifts = 2
+    elif strategy.type == "linear":
+        shifts = math.ceil(100 / (strategy.percent or 100))
+    else:
+        shifts = 1
+    return shifts * strategy.wait_seconds
+
+
+def max_polls(settings: EndpointSettings, poll_seconds: int) -> int:
+    """Polls before an endpoint that has not settled counts as stuck."""
+    budget = PROVISIONING_ALLOWANCE_S + bake_seconds(settings)
+    return max(10, math.ceil(budget / max(1, poll_seconds)))
+
+
+def build_plan(
+    state: dict[str, Any],
+    *,
+    image: str,
+    model_data_url: str,
+    current: dict[str, Any] | None,
+    current_config: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The plan (`$.plan`) for the workflow input `state`.
+
+    `current` is DescribeEndpoint of the alias's endpoint (None when it does not exist):
+    an existing endpoint is updated blue/green, a missing one created.
+    """
+    settings = EndpointSettings.model_validate(state["settings"])
+    endpoint = state["endpoint"]
+    name = resource_name(endpoint, state["deployment_id"])
+    poll_seconds = int(state.get("poll_seconds", 30))
+    previous_variant = (current_config or {}).get("ProductionVariants") or [{}]
+    return {
+        "endpoint": endpoint,
+        "update": current is not None,
+        "previous_config": current["EndpointConfigName"] if current else None,
+        "previous_instance_type": previous_variant[0].get("InstanceType"),
+        "model_name": name,
+        "config_name": name,
+        "variant": VARIANT,
+        "container": {
+            "Image": image,
+            "ModelDataUrl": model_data_url,
+            "Environment": {
+                **settings.container_environment(),
+                "MODELPORT_MODEL": state["model"],
+                "MODELPORT_VERSION": state["version"],
+            },
+        },
+        "variants": [
+            {
+                "VariantName": VARIANT,
+                "ModelName": name,
+                "InstanceType": settings.instance_type,
+                "InitialInstanceCount": settings.initial_instance_count,
+                "InitialVariantWeight": 1.0,
+            }
+        ],
+        "capture": {"enabled": settings.data_capture_percent > 0, "percent": settings.data_capture_percent},
+        "poll_seconds": poll_seconds,
+        "max_polls": int(state.get("max_polls") or max_polls(settings, poll_seconds)),
+    }

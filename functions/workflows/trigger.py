@@ -1,0 +1,99 @@
+"""Lambda `retrain trigger`: SQS batches of S3 notifications → retrain executions.
+
+Idempotent on the object (bucket, key, version id): the retrain id — also the execution
+name — derives from it, so a redelivered notification finds the same `RETRAIN#<id>` and
+cannot start a second run (Step Functions refuses a reused name: "already started").
+`s3:TestEvent`, other buckets, keys outside `datasets/<model>/` (or the model's dataset
+prefix), unknown models and objects deleted since are ignored and logged. A message that
+is not an S3 notification fails (partial batch failure), so the queue's redrive policy
+moves it to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from functions.core import retraining
+from functions.core.models import Model
+from functions.core.retraining import Dataset, dataset_prefix, model_for_key, retrain_id
+from functions.workflows.wiring import TriggerEnv, trigger_env
+
+logger = Logger(service="retrain-trigger")
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class MalformedNotification(ValueError):
+    """The message is not an S3 event notification (it goes to the DLQ after its retries)."""
+
+
+def handle_message(record: SQSRecord) -> None:
+    try:
+        body = json.loads(record.body)
+    except ValueError:
+        raise MalformedNotification(f"message {record.message_id} is not JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedNotification(f"message {record.message_id} is not an S3 notification")
+    if body.get("Event") == "s3:TestEvent":
+        logger.info("ignoring s3:TestEvent", extra={"bucket": body.get("Bucket")})
+        return
+    if not isinstance(body.get("Records"), list):
+        raise MalformedNotification(f"message {record.message_id} is not an S3 notification")
+    env = trigger_env()
+    for item in S3Event(body).records:
+        handle_object(env, item)
+
+
+def handle_object(env: TriggerEnv, item: S3EventRecord) -> dict[str, Any] | None:
+    """Open the retrain for one created object and start its execution; None when ignored."""
+    obj = item.s3.get_object
+    # keys arrive URL-encoded (spaces as '+')
+    bucket, key = item.s3.bucket.name, unquote_plus(obj.key)
+    where = {"bucket": bucket, "key": key, "event": item.event_name}
+    if not item.event_name.startswith("ObjectCreated:"):
+        return _ignore("not an ObjectCreated event", where)
+    if bucket != env.settings.datasets_bucket:
+        return _ignore("not the datasets bucket", where)
+    name = model_for_key(key)
+    if name is None:
+        return _ignore("key outside datasets/<model>/", where)
+    model = env.deps.store.get(Model.key_for(name), Model)
+    if model is None:
+        return _ignore(f"no model named {name!r}", where)
+    if not key.startswith(dataset_prefix(model)):
+        return _ignore(f"key outside {dataset_prefix(model)}, the model's dataset prefix", where)
+    version = obj.version_id or None
+    found = env.objects.head(bucket, key, version)
+    if found is None:
+        return _ignore("the object no longer exists", where)
+    dataset = Dataset(bucket=bucket, key=key, version_id=found.version_id or version, sha256=found.sha256,
+                      size=found.size)
+    run = retrain_id(dataset, found.last_modified, version or obj.sequencer or "")
+    retrain, created = retraining.open_retrain(env.deps, retraining.workflow_context(run), name, dataset, run)
+    started = env.retrain.start(run, {
+        "retrain_id": run, "model": name, "dataset": dataset.model_dump(mode="json"),
+        "poll_seconds": env.settings.workflow_poll_seconds,
+    })  # fmt: skip
+    logger.info("retrain started" if started else "retrain already started",
+                extra={**where, "retrain": run, "record_created": created})
+    return {"retrain_id": retrain.id, "started": started, "created": created}
+
+
+def _ignore(reason: str, where: dict[str, Any]) -> None:
+    logger.info(f"ignoring notification: {reason}", extra=where)
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=handle_message, processor=processor, context=context)
