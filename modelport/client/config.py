@@ -82,7 +82,9 @@ def save_profile(settings: UserSettings, profile: Profile) -> Path:
 def resolve(settings: UserSettings | None = None) -> tuple[str, SecretStr]:
     """The URL and key to use: environment first, then the login file."""
     settings = settings or UserSettings()
-    url, key = settings.url, settings.api_key
+    # an empty variable counts as unset, so `MODELPORT_URL= modelport ...` falls back to the file
+    url = settings.url or None
+    key = settings.api_key if settings.api_key and settings.api_key.get_secret_value() else None
     if url is None or key is None:
         profile = load_profile(settings)
         if profile is not None:

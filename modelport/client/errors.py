@@ -18,14 +18,14 @@ class ModelportError(Exception):
         self,
         message: str,
         *,
-        code: str = "Error",
+        code: str | None = None,
         status: int | None = None,
         fields: list[dict[str, str]] | None = None,
         request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.code = code
+        self.code = code or type(self).__name__
         self.status = status
         self.fields = fields or []
         self.request_id = request_id

@@ -49,6 +49,21 @@ def lazy_handler(spec: str) -> Callable[[Any, Any], Any]:
     return handler
 
 
+def reset_handler_caches() -> None:
+    """Forget clients and settings the handlers cached: they point at the previous endpoint.
+
+    `wiring.reset()` misses the Powertools idempotency layer's cached client (reported to
+    the control-plane engineer), so it is cleared here too while that stands.
+    """
+    from functions.adapters import wiring
+
+    wiring.reset()
+    idempotency = importlib.import_module("functions.adapters.idempotency")
+    cached = getattr(idempotency, "_idempotent", None)
+    if cached is not None and hasattr(cached, "cache_clear"):
+        cached.cache_clear()
+
+
 def _exists(spec: str) -> bool:
     try:
         return importlib.util.find_spec(spec.partition(":")[0]) is not None
@@ -107,7 +122,6 @@ class Platform:
         return self
 
     def _start(self) -> None:
-        from functions.adapters import wiring
         from modelport.local.gateway import AuthorizerCache, GatewayApp, GatewayServer, Stage
 
         s = self.settings
@@ -120,7 +134,7 @@ class Platform:
         self.gateway = GatewayServer(app, s.host, s.gateway_port)
         self.cloud.start()
         self._set_env({**self.cloud.aws.environment(), **self.names.environment(s), **_QUIET})
-        wiring.reset()
+        reset_handler_caches()
         for name, spec in {**resources.API_FUNCTIONS, **resources.WORKFLOW_FUNCTIONS}.items():
             if _exists(spec):
                 lambdas.register(name, lazy_handler(spec), timeout_s=900.0)
@@ -181,9 +195,7 @@ class Platform:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-        from functions.adapters import wiring
-
-        wiring.reset()
+        reset_handler_caches()
 
     def _warm(self) -> None:
         """Import the handlers in the background so the first requests do not wait for it."""
