@@ -16,9 +16,10 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 MANIFEST_NAME = "modelport.json"
 FORMAT_VERSION = 1
@@ -110,7 +111,7 @@ def read_manifest(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise FileNotFoundError(f"{MANIFEST_NAME} is missing from the artifact")
     data = json.loads(path.read_text())
     if not isinstance(data, dict):
-        raise ValueError(f"{MANIFEST_NAME} must hold a JSON object")
+        raise ValueError(f"{MANIFEST_NAME} must hold a JSON object")  # noqa: TRY004 - one error type for callers
     return data
 
 

@@ -21,7 +21,14 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.serving.data import BODY
-from benchmarks.serving.prepare import MLFLOW_VENV, ROOT, build_models, ensure_mlflow, ensure_wrk, say
+from benchmarks.serving.prepare import (
+    MLFLOW_VENV,
+    ROOT,
+    build_models,
+    ensure_mlflow,
+    ensure_wrk,
+    say,
+)
 
 CONNECTIONS = (1, 8, 64)
 TARGETS = {"ratio_vs_mlflow": 4.0, "ratio_vs_bare": 0.85, "p99_ms": 5.0, "batching_gain": 2.0}
@@ -77,7 +84,6 @@ def _ms(text: str) -> float:
 def wrk(wrk_bin: str, pin: list[str], port: int, conns: int, seconds: int, script: Path) -> dict:
     url = f"http://127.0.0.1:{port}/invocations"
     base = [*pin, wrk_bin, "-t1", f"-c{conns}", "--timeout", "10s", "--latency", "-s", str(script)]
-    subprocess.run([*base, "-d2s", url], capture_output=True, check=True)  # warm-up
     out = subprocess.run([*base, f"-d{seconds}s", url], capture_output=True, text=True, check=True).stdout
     result = {"rps": 0.0, "p50": float("nan"), "p99": float("nan"), "errors": 0}
     for line in out.splitlines():
@@ -97,7 +103,8 @@ def wrk(wrk_bin: str, pin: list[str], port: int, conns: int, seconds: int, scrip
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per server and connection count")
     parser.add_argument("--max-batch-size", type=int, default=64)
     parser.add_argument("--max-latency-ms", type=float, default=2.0)
     parser.add_argument("--skip-mlflow", action="store_true")
@@ -130,20 +137,32 @@ def main() -> int:
         servers.append(("mlflow", [str(mlflow_bin / "mlflow"), "models", "serve", "-m", str(models["mlflow"]),
                                    "--env-manager", "local", "-h", "127.0.0.1", "-w", "1"],
                         {**base_env, "PATH": f"{mlflow_bin}:{base_env.get('PATH', '')}"}))
-    results: dict[tuple[str, int], dict] = {}
-    for name, cmd, env in servers:
-        port = free_port()
-        full = [*server_pin, *cmd, *(["-p", str(port)] if name == "mlflow" else
-                                     ["--port", str(port)] if name == "bare-asgi" else [])]
-        env = {**env, "MODELPORT_PORT": str(port)}
-        say(f"starting {name} on port {port}")
-        proc = start(full, env, port, work / f"{name}.log")
-        try:
-            for conns in CONNECTIONS:
-                results[(name, conns)] = r = wrk(wrk_bin, load_pin, port, conns, args.duration, script)
-                say(f"{name:<19} c={conns:<3} {r['rps']:>9.0f} req/s  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms")
-        finally:
+    # All servers start first and stay up; each round then loads them in turn at each
+    # connection count, so background noise on the machine falls on all of them alike.
+    procs, ports = [], {}
+    try:
+        for name, cmd, env in servers:
+            port = free_port()
+            full = [*server_pin, *cmd, *(["-p", str(port)] if name == "mlflow" else
+                                         ["--port", str(port)] if name == "bare-asgi" else [])]
+            say(f"starting {name} on port {port}")
+            procs.append(start(full, {**env, "MODELPORT_PORT": str(port)}, port, work / f"{name}.log"))
+            ports[name] = port
+        runs: dict[tuple[str, int], list[dict]] = {}
+        for conns in CONNECTIONS:
+            for port in ports.values():
+                wrk(wrk_bin, load_pin, port, conns, 2, script)  # warm-up
+            for round_no in range(args.rounds):
+                for name, port in ports.items():
+                    r = wrk(wrk_bin, load_pin, port, conns, args.duration, script)
+                    runs.setdefault((name, conns), []).append(r)
+                    say(f"round {round_no + 1} {name:<19} c={conns:<3} {r['rps']:>9.0f} req/s  "
+                        f"p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms")
+    finally:
+        for proc in procs:
             stop(proc)
+    # The median round by throughput represents each (server, connections) pair.
+    results = {key: sorted(rs, key=lambda r: r["rps"])[len(rs) // 2] for key, rs in runs.items()}
     report(results, args)
     shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -152,7 +171,9 @@ def main() -> int:
 def report(results: dict, args) -> None:
     print()
     print(f"{'server':<20}{'conns':>6}{'req/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    for (name, conns), r in results.items():
+    order = list(dict.fromkeys(name for name, _ in results))
+    for (name, conns) in sorted(results, key=lambda k: (order.index(k[0]), k[1])):
+        r = results[(name, conns)]
         print(f"{name:<20}{conns:>6}{r['rps']:>11.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8}")
     print()
     ours8 = results[("modelport", 8)]
@@ -167,7 +188,8 @@ def report(results: dict, args) -> None:
     print(f"p99_ms={ours8['p99']:.2f} (target <= {TARGETS['p99_ms']}: "
           f"{'met' if ours8['p99'] <= TARGETS['p99_ms'] else 'MISSED'})")
     print(f"(modelport at 8 connections, batching off; batching_gain = batching on vs off at 64 "
-          f"connections, max_batch_size={args.max_batch_size}, max_latency_ms={args.max_latency_ms})")
+          f"connections, max_batch_size={args.max_batch_size}, max_latency_ms={args.max_latency_ms}; "
+          f"each figure is the median of {args.rounds} rounds of {args.duration}s)")
 
 
 if __name__ == "__main__":

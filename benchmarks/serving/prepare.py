@@ -40,7 +40,7 @@ def ensure_wrk() -> str:
 def ensure_mlflow() -> Path:
     python = MLFLOW_VENV / "bin" / "python"
     probe = [str(python), "-c", "import mlflow, sklearn, uvicorn"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+    if python.exists() and subprocess.run(probe, capture_output=True, check=False).returncode == 0:
         return MLFLOW_VENV
     import sklearn
 

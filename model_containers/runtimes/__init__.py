@@ -11,15 +11,14 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
 from model_containers.errors import ArtifactError
 from model_containers.manifest import Manifest
 
-Batch = Union[np.ndarray, dict[str, np.ndarray]]
-Prediction = Union[np.ndarray, dict[str, np.ndarray]]
+Batch = np.ndarray | dict[str, np.ndarray]
+Prediction = np.ndarray | dict[str, np.ndarray]
 
 
 class Runtime(ABC):

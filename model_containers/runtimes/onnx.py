@@ -31,7 +31,7 @@ class OnnxRuntime(Runtime):
         try:
             session = ort.InferenceSession(str(model_dir / manifest.model_file),
                                            sess_options=options, providers=providers)
-        except Exception as exc:  # onnxruntime raises its own exception types
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ArtifactError(f"onnxruntime cannot load {manifest.model_file}: {type(exc).__name__}") from None
         self.device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
         self._session = session

@@ -21,8 +21,17 @@ import logging
 import orjson
 
 from model_containers.errors import (
-    ContainerError, InvalidInput, MethodNotAllowed, ModelNotFound, ModelNotReady, NotAcceptable,
-    PayloadTooLarge, PredictionFailed, RouteNotFound, UnsupportedMediaType)
+    ContainerError,
+    InvalidInput,
+    MethodNotAllowed,
+    ModelNotFound,
+    ModelNotReady,
+    NotAcceptable,
+    PayloadTooLarge,
+    PredictionFailed,
+    RouteNotFound,
+    UnsupportedMediaType,
+)
 from model_containers.serving.codecs import oip, sagemaker
 from model_containers.serving.codecs.sagemaker import CSV, JSON, NPY
 from model_containers.serving.dataplane import DataPlane
@@ -102,15 +111,19 @@ class ServingApp:
         path = scope["path"]
         oip_errors = path.startswith("/v2")
         ctype = b"application/json"
+        ticket = None
         try:
             if path == "/invocations":
                 if scope["method"] != "POST":
                     raise MethodNotAllowed("use POST")
-                status, ctype, body, oip_errors = await self._invocations(scope, receive)
+                ticket = self.dp.arrive()
+                status, ctype, body, oip_errors = await self._invocations(scope, receive, ticket)
             elif path == "/ping" or path == "/health":
                 status, body = (200, b"{}") if self.dp.ready else (503, b'{"status":"unready"}')
             elif oip_errors:
-                status, body = await self._v2(scope, receive, path)
+                if path.endswith("/infer"):
+                    ticket = self.dp.arrive()
+                status, body = await self._v2(scope, receive, path, ticket)
             elif path == "/execution-parameters":
                 status, body = 200, orjson.dumps({"MaxConcurrentTransforms": self.settings.worker_count,
                                                   "BatchStrategy": "MULTI_RECORD",
@@ -126,11 +139,15 @@ class ServingApp:
                                 else {"error": {"code": exc.code, "message": exc.message}})
             if status >= 500 and not isinstance(exc, ModelNotReady):
                 log.error("request failed: %s", exc.message)
-        except Exception:  # noqa: BLE001 - never leak internals to the caller
+        except Exception:  # never leak internals to the caller
             log.exception("unexpected error")
             status, ctype = 500, b"application/json"
             body = (b'{"error":"internal error"}' if oip_errors
                     else b'{"error":{"code":"internal_error","message":"internal error"}}')
+        finally:
+            # Also on cancellation (client gone): a leaked count would stall every batch.
+            if ticket is not None:
+                self.dp.leave(ticket)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", ctype), (b"content-length", b"%d" % len(body))]})
         await send({"type": "http.response.body", "body": body})
@@ -170,7 +187,7 @@ class ServingApp:
                 header_len = value
         return ctype, accept, length, attrs, header_len
 
-    async def _invocations(self, scope, receive):
+    async def _invocations(self, scope, receive, ticket):
         ctype, accept, length, attrs, header_len = self._headers(scope)
         wants_oip = attrs is not None and _OIP_ATTR in attrs
         media = JSON if (ctype is None or (wants_oip and header_len is not None)) else media_type(ctype)
@@ -180,19 +197,19 @@ class ServingApp:
         schema = self.dp.require_schema()
         if media is JSON:
             if wants_oip or header_len is not None:
-                return 200, b"application/json", await self._oip_infer(body, header_len), True
+                return 200, b"application/json", await self._oip_infer(body, header_len, ticket), True
             obj = sagemaker.parse_json(body)
             if sagemaker.is_oip_body(obj):
-                return 200, b"application/json", await self._oip_infer(obj, None), True
+                return 200, b"application/json", await self._oip_infer(obj, None, ticket), True
             out = accept_type(accept)
             batch = sagemaker.decode_json(obj, schema)
         else:
             out = accept_type(accept)
             batch = sagemaker.decode_csv(body, schema) if media is CSV else sagemaker.decode_npy(body, schema)
-        pred = await self.dp.infer(batch)
+        pred = await self.dp.infer(batch, ticket)
         return 200, _CTYPE[out], sagemaker.encode(pred, out), False
 
-    async def _oip_infer(self, body, header_len: bytes | None) -> bytes:
+    async def _oip_infer(self, body, header_len: bytes | None, ticket=None) -> bytes:
         binary = None
         if isinstance(body, (bytes, bytearray)):
             if header_len is not None:
@@ -206,11 +223,11 @@ class ServingApp:
                 body = body[:n]
             body = sagemaker.parse_json(body)
         request = oip.decode(body, self.dp.require_schema(), binary)
-        pred = await self.dp.infer(request.batch)
+        pred = await self.dp.infer(request.batch, ticket)
         return oip.encode(pred, request, self.dp.name, self.dp.version,
                           [s.name for s in self.dp.output_specs])
 
-    async def _v2(self, scope, receive, path: str):
+    async def _v2(self, scope, receive, path: str, ticket=None):
         method = scope["method"]
         parts = path.rstrip("/").split("/")[2:]
         if not parts:
@@ -249,7 +266,7 @@ class ServingApp:
             if header_len is None and ctype is not None and media_type(ctype) is not JSON:
                 raise UnsupportedMediaType("OIP requests are application/json")
             body = await self._read_body(receive, length)
-            return 200, await self._oip_infer(body, header_len)
+            return 200, await self._oip_infer(body, header_len, ticket)
         raise RouteNotFound("no such OIP route")
 
 

@@ -3,10 +3,12 @@
 Requests that arrive while others are being decoded are predicted together: one
 ``predict`` call on many rows costs about what it costs on one row for most tabular
 models, so amortising it is where the throughput comes from. The batcher runs on the
-event loop itself (no thread hop per request) and waits only as long as requests keep
-arriving: it flushes as soon as one loop iteration passes without a new request, when
-``max_batch_size`` rows are queued, or when the oldest request has waited
-``max_latency_ms``. A lone request therefore pays only a couple of loop iterations.
+event loop itself (no thread hop per request). The server counts requests that have
+started but not yet reached the batcher (``arriving``: their bodies are still being read
+or decoded). One loop iteration after the first request queues, the batch is flushed as
+soon as nothing is arriving, when ``max_batch_size`` rows are queued, or when the oldest
+request has waited ``max_latency_ms``. Every request read in the same I/O poll is
+therefore batched together, while a lone request pays a single loop iteration.
 
 Results come back in submission order. If a combined batch fails, its requests are
 predicted one by one, so one bad request fails alone.
@@ -16,18 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from model_containers.runtimes import Batch, Prediction
 
 log = logging.getLogger(__name__)
-
-# Loop iterations without a new arrival before a flush. Two, because a request read in
-# this iteration's I/O poll reaches the queue only after the check already scheduled.
-_QUIET_TICKS = 2
-
 
 def rows_of(batch: Batch) -> int:
     if isinstance(batch, dict):
@@ -60,9 +57,9 @@ class AdaptiveBatcher:
         self._queue: list[tuple[Batch, int, asyncio.Future]] = []
         self._rows = 0
         self._scheduled = False
-        self._seen = 0
-        self._quiet = 0
         self._first_at = 0.0
+        #: requests started (headers read) that have not reached submit() yet
+        self.arriving = 0
 
     async def submit(self, batch: Batch) -> Prediction:
         """Predict ``batch`` (rows first) together with whatever else is queued."""
@@ -73,22 +70,22 @@ class AdaptiveBatcher:
         if self._rows >= self._max_rows:
             self._flush()
         elif not self._scheduled:
-            self._scheduled = True
-            self._seen, self._quiet = len(self._queue), 0
-            self._first_at = self._loop.time()
-            self._loop.call_soon(self._tick)
+            self._schedule()
         return await fut
+
+    def _schedule(self) -> None:
+        self._scheduled = True
+        self._first_at = self._loop.time()
+        self._loop.call_soon(self._tick)
 
     def _tick(self) -> None:
         if not self._queue:
             self._scheduled = False
             return
-        size = len(self._queue)
-        if size > self._seen:
-            self._seen, self._quiet = size, 0
-        else:
-            self._quiet += 1
-        if self._quiet >= _QUIET_TICKS or self._loop.time() - self._first_at >= self._max_wait:
+        # Tasks created by the same I/O poll as the first request have all run by now
+        # (they were scheduled before this callback), so whatever is still arriving is
+        # a body being streamed in: worth waiting for, up to max_latency_ms.
+        if self.arriving <= 0 or self._loop.time() - self._first_at >= self._max_wait:
             self._scheduled = False
             self._flush()
         else:
@@ -108,9 +105,7 @@ class AdaptiveBatcher:
             if self._rows < self._max_rows:
                 break
         if self._queue and not self._scheduled:
-            self._scheduled = True
-            self._seen, self._quiet, self._first_at = len(self._queue), 0, self._loop.time()
-            self._loop.call_soon(self._tick)
+            self._schedule()
 
     def _run(self, group: list[tuple[Batch, int, asyncio.Future]], rows: int) -> None:
         if len(group) == 1:

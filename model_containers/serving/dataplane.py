@@ -16,7 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from model_containers.errors import (
-    ContainerError, InvalidInput, ModelNotFound, ModelNotReady, PredictionFailed)
+    ContainerError,
+    InvalidInput,
+    ModelNotFound,
+    ModelNotReady,
+    PredictionFailed,
+)
 from model_containers.manifest import Manifest, TensorSpec, load_manifest, verify_artifact
 from model_containers.runtimes import Batch, Prediction, Runtime, runtime_for
 from model_containers.serving.batching import AdaptiveBatcher
@@ -56,7 +61,7 @@ class DataPlane:
         except ContainerError as exc:
             self._fail(exc.message)
             return
-        except Exception as exc:  # noqa: BLE001 - any load failure leaves the server unready
+        except Exception as exc:
             log.exception("model failed to load")
             self._fail(f"model failed to load ({type(exc).__name__})")
             return
@@ -125,9 +130,23 @@ class DataPlane:
             raise ModelNotReady(f"the model is {self.state}")
         return self.schema
 
-    async def infer(self, batch: Batch) -> Prediction:
+    def arrive(self) -> list[bool] | None:
+        """Count a request that will call :meth:`infer` (batching only); pass the ticket on."""
+        if self._batcher is None:
+            return None
+        self._batcher.arriving += 1
+        return [True]
+
+    def leave(self, ticket: list[bool] | None) -> None:
+        """Uncount a request that ended before :meth:`infer` (bad input, not ready)."""
+        if ticket is not None and ticket[0]:
+            ticket[0] = False
+            self._batcher.arriving -= 1
+
+    async def infer(self, batch: Batch, ticket: list[bool] | None = None) -> Prediction:
         """Predict one request's batch, through the batcher when batching is on."""
         if self._batcher is not None:
+            self.leave(ticket)
             return await self._batcher.submit(batch)
         return self._predict(batch)
 
@@ -139,7 +158,7 @@ class DataPlane:
         except (ValueError, TypeError) as exc:
             # Framework messages can quote input values, so only the type is passed on.
             raise InvalidInput(f"the model could not predict on this input ({type(exc).__name__})") from None
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("prediction failed")
             raise PredictionFailed(f"prediction failed ({type(exc).__name__})") from None
 

@@ -36,7 +36,7 @@ NUMPY_DTYPES["string"] = np.dtype(object)
 class _Spec:
     """One compiled input: numpy dtype and the shape after the row axis."""
 
-    __slots__ = ("name", "dtype", "tail", "is_int", "is_str")
+    __slots__ = ("dtype", "is_int", "is_str", "name", "tail")
 
     def __init__(self, spec: TensorSpec) -> None:
         self.name = spec.name

@@ -35,7 +35,7 @@ def main() -> int:
         log.error("training failed: %s", exc.message)
         write_failure(output_dir, exc.message)
         return 1
-    except Exception as exc:  # noqa: BLE001 - any failure must reach output/failure
+    except Exception as exc:
         log.exception("training failed")
         write_failure(output_dir, f"{type(exc).__name__}: {exc}")
         return 1

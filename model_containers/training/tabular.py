@@ -148,7 +148,7 @@ def train_tabular(ctx: TrainingContext) -> dict:
     ctx.log(f"fitting {task} model {type(model).__name__} on {len(X_train)} rows (seed {seed})")
     model.fit(X_train, y_train)
     metrics = _metrics(task, model, X_test, y_test)
-    metrics.update(n_train=int(len(X_train)), n_test=int(len(X_test)))
+    metrics.update(n_train=len(X_train), n_test=len(X_test))
     ctx.log("holdout metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 
     out = ctx.model_dir

@@ -6,7 +6,13 @@ import re
 
 import pytest
 
-from tests.containers.serverproc import CONTAINERS, ROOT, dockerfile_copies, dockerfile_entrypoint, entry_command
+from tests.containers.serverproc import (
+    CONTAINERS,
+    ROOT,
+    dockerfile_copies,
+    dockerfile_entrypoint,
+    entry_command,
+)
 
 DOCKERFILES = [CONTAINERS / "Dockerfile.cpu", CONTAINERS / "Dockerfile.gpu"]
 

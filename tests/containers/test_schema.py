@@ -95,3 +95,37 @@ def test_settings_sagemaker_names(monkeypatch):
     assert settings.hyperparameters == {"seed": "4"}
     assert settings.worker_count == (__import__("os").cpu_count() or 1)
     assert ContainerSettings().model_dir.as_posix() == "/opt/ml/model"
+
+
+def test_batcher_waits_for_requests_still_arriving():
+    calls = []
+
+    def predict(batch):
+        calls.append(len(batch))
+        return batch[:, 0]
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        batcher = AdaptiveBatcher(predict, max_batch_size=64, max_latency_ms=5000, loop=loop)
+        batcher.arriving = 1  # a second request's body is still being read
+        first = asyncio.ensure_future(batcher.submit(np.array([[1.0]])))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not first.done() and calls == []
+        batcher.arriving -= 1
+        second = await batcher.submit(np.array([[2.0]]))
+        return await first, second
+
+    first, second = asyncio.run(main())
+    assert (first.tolist(), second.tolist(), calls) == ([1.0], [2.0], [2])
+
+
+def test_batcher_lone_request_flushes_at_once():
+    async def main():
+        loop = asyncio.get_running_loop()
+        batcher = AdaptiveBatcher(lambda b: b[:, 0], max_batch_size=64, max_latency_ms=5000, loop=loop)
+        start = loop.time()
+        await batcher.submit(np.array([[3.0]]))
+        return loop.time() - start
+
+    assert asyncio.run(main()) < 1.0  # far below max_latency_ms: nothing else was arriving

@@ -40,7 +40,7 @@ def array_datatype(arr: np.ndarray) -> str:
 class OipRequest:
     """A decoded inference request: its id, the model batch and the outputs asked for."""
 
-    __slots__ = ("id", "batch", "outputs")
+    __slots__ = ("batch", "id", "outputs")
 
     def __init__(self, request_id, batch: Batch, outputs: list[str] | None) -> None:
         self.id, self.batch, self.outputs = request_id, batch, outputs
