@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,9 +18,6 @@ from modelport.client.workflows import Deployment, Retrain
 datasets = typer.Typer(help="Upload training data (starts a retrain).", no_args_is_help=True)
 retrain = typer.Typer(help="Follow retrains.", no_args_is_help=True)
 deployments = typer.Typer(help="List and show deployments.", no_args_is_help=True)
-
-_GOOD = {"succeeded"}
-
 
 def register(app: typer.Typer) -> None:
     command(app, "deploy")(deploy)
@@ -54,49 +53,48 @@ def deploy(
         message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
         raise ModelportError(f"invalid deployment settings: {message}", code="InvalidInput") from None
     with client() as api:
-        started = api.deployments.start(model, version, to=to, endpoint=settings)
+        started = api.deployments.start(model, version, to=to, settings=settings)
         if not wait:
             if as_json:
                 return print_json(started)
-            console.print(f"[green]started[/green] deployment [bold]{started.id}[/bold] of {model} {version} → {to} "
-                          f"(follow: modelport deployments show {model} {started.id})")
+            console.print(f"[green]started[/green] deployment [bold]{started.id}[/bold]: {model} {started.version} → {to} "
+                          f"(follow: modelport deployments show {model} {started.id} --follow)")
             return None
+        if not as_json:
+            console.print(f"deployment [bold]{started.id}[/bold]: {model} {started.version} → {to} "
+                          f"({settings.strategy.type}, {settings.instance_type} × {settings.initial_instance_count})")
         final = follow_deployment(api, model, started.id, quiet=as_json)
     if as_json:
         print_json(final)
-    if final.status not in _GOOD:
+    if final.status.value != "succeeded":
         raise typer.Exit(1)
 
 
 def follow_deployment(api: Any, model: str, deployment_id: str, *, quiet: bool = False,
                       printer: Any = None) -> Deployment:
-    """Render each step transition of a deployment as it happens; return the final state."""
+    """Render each step of a deployment as the workflow reaches it; return the final state."""
     out = printer or console
-    last_step: str | None = None
+    shown = 0
     current: Deployment | None = None
-    with out.status("deploying…", spinner="dots") if not quiet else _Null() as status:
+    started = time.monotonic()
+    with (out.status("deploying…", spinner="dots") if not quiet else nullcontext()) as status:
         for current in api.deployments.follow(model, deployment_id):
-            if current.step != last_step and current.step and not quiet:
-                out.print(f"  [cyan]▸[/cyan] {escape(current.step)}")
-                last_step = current.step
+            if not quiet:
+                for mark in current.steps[shown:]:
+                    out.print(f"  [cyan]▸[/cyan] {escape(mark.step):<24} [dim]+{time.monotonic() - started:5.1f}s[/dim]")
+                shown = len(current.steps)
             if status is not None:
-                status.update(f"{current.status}: {current.step or ''}")
+                status.update(f"{current.status.value}: {current.step}")
     assert current is not None
     if not quiet:
-        if current.status in _GOOD:
-            out.print(f"[green]deployed[/green] [bold]{model} {current.version}[/bold] as {current.alias}"
-                      + (f" on endpoint {current.endpoint}" if current.endpoint else ""))
+        if current.status.value == "succeeded":
+            out.print(f"[green]deployed[/green] [bold]{model} {current.version}[/bold] as {current.alias} "
+                      f"on endpoint {current.endpoint}")
         else:
-            out.print(f"[red]deployment {current.status}[/red]" + (f": {escape(current.cause)}" if current.cause else ""))
+            reason = " ".join(p for p in (current.error, current.cause) if p)
+            out.print(f"[red]deployment {current.status.value}[/red]" + (f": {escape(reason)}" if reason else "")
+                      + (f"; {current.alias} still serves {current.previous_version}" if current.previous_version else ""))
     return current
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def read_data(data: str) -> bytes:
@@ -153,42 +151,53 @@ def upload_dataset(
         raise ModelportError(f"{file} is not a file", code="InvalidInput")
     with client() as api:
         created = api.retrains.upload_dataset(model, file)
-        if as_json and not follow:
-            return print_json(created)
-        if not as_json:
-            console.print(f"[green]uploaded[/green] {file.name} to {created.uri}: a retrain will start")
-        if follow:
-            final = follow_retrain(api, model, _wait_for_retrain(api, model, created.uri), quiet=as_json)
+        if not follow:
             if as_json:
-                print_json(final)
+                return print_json(created)
+            console.print(f"[green]uploaded[/green] {file.name} to {created.uri}: a retrain starts "
+                          f"(follow: modelport retrain status {model} --follow)")
+            return None
+        if not as_json:
+            console.print(f"[green]uploaded[/green] {file.name} to {created.uri}")
+        retrain_id = api.retrains.for_dataset(model, created.uri).id
+        final = follow_retrain(api, model, retrain_id, quiet=as_json)
+    if as_json:
+        print_json(final)
+    if final.status.value != "succeeded":
+        raise typer.Exit(1)
     return None
 
 
-def _wait_for_retrain(api: Any, model: str, dataset_uri: str, timeout_s: float = 60.0) -> str:
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for item in api.retrains.page(model, limit=10).items:
-            if getattr(item, "dataset_uri", None) == dataset_uri or dataset_uri in str(item.model_dump()):
-                return item.id
-        time.sleep(0.2)
-    raise ModelportError(f"no retrain started for {dataset_uri} within {timeout_s:g}s", code="Timeout")
-
-
 def follow_retrain(api: Any, model: str, retrain_id: str, *, quiet: bool = False, printer: Any = None) -> Retrain:
+    """Render each step of a retrain as the workflow reaches it; return the final state."""
     out = printer or console
-    last: str | None = None
+    shown = 0
     current: Retrain | None = None
-    for current in api.retrains.follow(model, retrain_id):
-        if current.step != last and current.step and not quiet:
-            out.print(f"  [cyan]▸[/cyan] {escape(current.step)}")
-            last = current.step
+    started = time.monotonic()
+    with (out.status("retraining…", spinner="dots") if not quiet else nullcontext()) as status:
+        for current in api.retrains.follow(model, retrain_id):
+            if not quiet:
+                for mark in current.steps[shown:]:
+                    out.print(f"  [cyan]▸[/cyan] {escape(mark.step):<24} [dim]+{time.monotonic() - started:5.1f}s[/dim]")
+                shown = len(current.steps)
+            if status is not None:
+                status.update(f"{current.status.value}: {current.step}")
     assert current is not None
     if not quiet:
-        outcome = current.outcome or current.status
-        out.print(f"retrain {current.id}: [bold]{escape(outcome)}[/bold]" + (f" → version {current.version}" if current.version else ""))
+        describe_retrain(current, out)
     return current
+
+
+def describe_retrain(r: Retrain, out: Any = console) -> None:
+    outcome = r.outcome.value if r.outcome else r.status.value
+    out.print(f"retrain [bold]{r.id}[/bold]: {escape(outcome)}" + (f" → version {r.new_version}" if r.new_version else ""))
+    if r.evaluation is not None:
+        e = r.evaluation
+        base = f"{e.baseline:.4g} ({e.baseline_version})" if e.baseline is not None else "none"
+        out.print(f"  evaluation: {e.metric} {e.candidate:.4g} vs production {base}: {escape(e.reason)}")
+    for text in (r.error, r.cause, r.note):
+        if text:
+            out.print(f"  {escape(text)}")
 
 
 @command(retrain, "status")
@@ -205,17 +214,17 @@ def retrain_status(
             if not follow or not found:
                 if as_json:
                     return print_json(found)
-                table(f"{model} retrains", ["id", "status", "step", "outcome", "version"],
-                      [[r.id, r.status, r.step, r.outcome, r.version] for r in found])
+                table(f"{model} retrains", ["id", "status", "step", "outcome", "version", "dataset"],
+                      [[r.id, r.status.value, r.step, r.outcome.value if r.outcome else "", r.new_version,
+                        r.dataset.uri] for r in found])
                 return None
             retrain_id = found[0].id
-        if follow:
-            final = follow_retrain(api, model, retrain_id, quiet=as_json)
-            return print_json(final) if as_json else None
-        current = api.retrains.get(model, retrain_id)
+        current = follow_retrain(api, model, retrain_id, quiet=as_json) if follow else api.retrains.get(model, retrain_id)
     if as_json:
         return print_json(current)
-    console.print_json(data=current.model_dump(mode="json"))
+    if not follow:
+        describe_retrain(current)
+    return None
 
 
 @command(deployments, "list")
@@ -226,7 +235,7 @@ def list_deployments(model: str, as_json: JsonOpt = False) -> None:
     if as_json:
         return print_json(found)
     table(f"{model} deployments", ["id", "status", "step", "version", "alias", "endpoint"],
-          [[d.id, d.status, d.step, d.version, d.alias, d.endpoint] for d in found])
+          [[d.id, d.status.value, d.step, d.version, d.alias, d.endpoint] for d in found])
 
 
 @command(deployments, "show")

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
@@ -58,6 +59,8 @@ def reset_handler_caches() -> None:
     from functions.adapters import wiring
 
     wiring.reset()
+    if _exists("functions.workflows.wiring:reset"):
+        importlib.import_module("functions.workflows.wiring").reset()
     idempotency = importlib.import_module("functions.adapters.idempotency")
     cached = getattr(idempotency, "_idempotent", None)
     if cached is not None and hasattr(cached, "cache_clear"):
@@ -125,6 +128,8 @@ class Platform:
         from modelport.local.gateway import AuthorizerCache, GatewayApp, GatewayServer, Stage
 
         s = self.settings
+        # Handlers run without a Lambda deadline here; Powertools' idempotency warns about it.
+        warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left", category=UserWarning)
         # Bind the gateway first: a busy port fails fast, before anything else starts.
         cache = AuthorizerCache(ttl_s=s.authorizer_ttl_s)
         stage = Stage(api_id=s.rest_api_id, stage=s.api_stage_name, region=s.region, account_id=s.account_id)

@@ -93,6 +93,8 @@ class Names:
             "MODELPORT_CPU_IMAGE_URI": s.image("cpu"),
             "MODELPORT_GPU_IMAGE_URI": s.image("gpu"),
             "MODELPORT_ALLOWED_INSTANCE_TYPES": ",".join(INSTANCE_TYPES),
+            # the workflows' Describe polls (Wait states): SageMaker here answers in seconds
+            "MODELPORT_WORKFLOW_POLL_SECONDS": str(s.workflow_poll_seconds),
         }
 
 

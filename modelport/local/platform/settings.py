@@ -26,7 +26,9 @@ class PlatformSettings(LocalSettings):
     #: owner recorded on the admin key created at first start.
     admin_owner: str = "local-admin"
     #: SQS receives of a dataset notification before it goes to the dead-letter queue.
-    max_receive_count: int = Field(default=3, ge=1, le=1000)
+    max_receive_count: int = Field(default=5, ge=1, le=1000)
+    #: seconds between the workflows' Describe polls (their Wait states).
+    workflow_poll_seconds: int = Field(default=1, ge=0, le=60)
     #: handler threads of the gateway.
     gateway_workers: int = Field(default=16, ge=1, le=256)
 
