@@ -9,6 +9,7 @@ from modelport.local.aws import EmbeddedAWS
 from modelport.local.sagemaker import Clock, LocalSageMaker
 from modelport.local.sagemaker.processes import Launcher, launch
 from modelport.local.settings import LocalSettings
+from modelport.local.statefiles import StateLock
 
 
 class LocalCloud:
@@ -22,18 +23,29 @@ class LocalCloud:
         self.aws = EmbeddedAWS(settings)
         self.sagemaker = LocalSageMaker(settings, self.aws.client, launcher=launcher, clock=clock)
         self.aws.front.attach_sagemaker(self.sagemaker.app, self.sagemaker)
+        self._lock = StateLock(settings.state_dir)
 
     @property
     def url(self) -> str:
         return self.aws.url
 
     def start(self) -> LocalCloud:
-        """Embedded AWS first (restoring its snapshot), then SageMaker brings endpoints back."""
-        self.aws.start()
+        """Embedded AWS first (restoring its snapshot), then SageMaker brings endpoints back.
+
+        Raises `StateDirInUse` when another local cloud holds the state directory and
+        `PortInUse` when the AWS port is taken.
+        """
+        self._lock.acquire()
+        try:
+            self.aws.start()
+        except BaseException:
+            self._lock.release()
+            raise
         try:
             self.sagemaker.start()
         except BaseException:
             self.aws.stop(snapshot=False)
+            self._lock.release()
             raise
         return self
 
@@ -42,7 +54,10 @@ class LocalCloud:
         try:
             self.sagemaker.stop()
         finally:
-            self.aws.stop()
+            try:
+                self.aws.stop()
+            finally:
+                self._lock.release()
 
     def __enter__(self) -> Self:
         return self.start()

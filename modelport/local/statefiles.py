@@ -67,3 +67,42 @@ class BlobStore:
         for path in self.root.iterdir():
             if path.name not in digests and not path.name.startswith("."):
                 path.unlink(missing_ok=True)
+
+
+class StateDirInUse(RuntimeError):
+    """Another `modelport local` holds the state directory."""
+
+
+class StateLock:
+    """An exclusive lock on a state directory, held while local mode runs (fcntl.flock:
+    released by the kernel if the process dies, so a crash leaves no stale lock)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._path = state_dir / "lock"
+        self._handle: Any = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self._path, "a+")  # noqa: SIM115 - held open while the lock is held
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StateDirInUse(
+                f"the state directory {self._path.parent} is in use by {holder}; stop that "
+                "`modelport local` first, or give this one another state directory"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"modelport local (pid {os.getpid()})")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file releases the flock
+            self._handle = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import socket
 import threading
 from collections.abc import Callable
 
@@ -33,18 +34,26 @@ class ServerThread:
     """Serves one WSGI app on `host:port` (0 picks a free port) until `stop()`."""
 
     def __init__(self, app: Callable, host: str, port: int, name: str) -> None:
+        # Bind here: werkzeug reports a busy port by printing and exiting the process.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(128)
             self._server: BaseWSGIServer = make_server(
-                host, port, app, threaded=True, request_handler=_QuietHandler
+                host, port, app, threaded=True, request_handler=_QuietHandler, fd=sock.fileno()
             )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(
-                    f"{name}: port {port} on {host} is already in use; choose another port"
+                    f"{name}: port {port} on {host} is already in use; stop what uses it "
+                    "or configure another port"
                 ) from exc
             raise
+        finally:
+            sock.close()  # the server holds its own duplicate of the socket
         self.host = host
-        self.port = self._server.server_port
+        self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
             name=f"{name}-http", daemon=True,
