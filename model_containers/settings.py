@@ -78,7 +78,10 @@ class ContainerSettings(BaseSettings):
 
     @property
     def worker_count(self) -> int:
-        return self.workers or os.cpu_count() or 1
+        if self.workers:
+            return self.workers
+        # The cores this process may run on (a container's CPU set), not the host's count.
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
     @property
     def training_model_dir(self) -> Path:

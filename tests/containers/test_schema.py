@@ -93,7 +93,7 @@ def test_settings_sagemaker_names(monkeypatch):
     settings = ContainerSettings()
     assert settings.port == 9123 and settings.channels == {"train": __import__("pathlib").Path("/data/train")}
     assert settings.hyperparameters == {"seed": "4"}
-    assert settings.worker_count == (__import__("os").cpu_count() or 1)
+    assert settings.worker_count == len(__import__("os").sched_getaffinity(0))
     assert ContainerSettings().model_dir.as_posix() == "/opt/ml/model"
 
 
