@@ -79,7 +79,8 @@ def handle_object(env: TriggerEnv, item: S3EventRecord) -> dict[str, Any] | None
         return _ignore("the object no longer exists", where)
     dataset = Dataset(bucket=bucket, key=key, version_id=found.version_id or version, sha256=found.sha256,
                       size=found.size)
-    run = retrain_id(dataset, found.last_modified, version or obj.sequencer or "")
+    # the version id names the object; unversioned buckets fall back to the event's sequencer
+    run = retrain_id(dataset, found.last_modified, dataset.version_id or obj.get("sequencer") or "")
     retrain, created = retraining.open_retrain(env.deps, retraining.workflow_context(run), name, dataset, run)
     started = env.retrain.start(run, {
         "retrain_id": run, "model": name, "dataset": dataset.model_dump(mode="json"),

@@ -1,0 +1,114 @@
+"""The deploy workflow (deploy.asl.json in moto's interpreter) against the local SageMaker,
+started through the API like `modelport deploy`: first deploy, canary update, rollback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.workflows.local.conftest import deploy, invoke, settled
+
+FIRST_DEPLOY_STEPS = ["queued", "validate", "create_model", "prepare_rollout", "create_endpoint",
+                      "wait_endpoint", "autoscaling", "move_alias", "flush_cache", "done"]
+
+
+def test_first_deploy_then_canary_update(platform, api, publish, events, flushes, unique):
+    model = f"churn-{unique}"
+    endpoint = f"mp-local-{model}-production"
+    publish(model, "1.0.0", offset=1.0)
+    before = len(flushes)
+
+    first = deploy(api, model, "1.0.0", min_instances=1, max_instances=3, target_invocations_per_instance=50)
+    assert first["status"] == "succeeded", first
+    assert [s["step"] for s in first["steps"]] == FIRST_DEPLOY_STEPS
+    assert (first["endpoint"], first["previous_version"]) == (endpoint, None)
+    assert invoke(api, model, [[1, 2, 3]]).json() == {"predictions": [7.0]}
+    alias = {a["alias"]: a for a in api.get(f"/v1/models/{model}/aliases").json()["items"]}["production"]
+    assert (alias["version"], alias["endpoint"]) == ("1.0.0", endpoint)
+    assert len(flushes) > before  # the alias moved: cached routing answers are gone
+    before = len(flushes)
+
+    sagemaker = platform.client("sagemaker")
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    assert config["DataCaptureConfig"]["DestinationS3Uri"] == f"s3://{platform.names.captures_bucket}/{endpoint}"
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+    scaling = platform.client("application-autoscaling")
+    [target] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] and [
+        t for t in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        if t["ResourceId"] == f"endpoint/{endpoint}/variant/AllTraffic"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)
+    [policy] = [p for p in scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+                if p["ResourceId"] == target["ResourceId"]]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["TargetValue"] == 50.0
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
+    alarms = platform.client("cloudwatch").describe_alarms(AlarmNamePrefix=endpoint)["MetricAlarms"]
+    assert sorted(a["MetricName"] for a in alarms) == ["Invocation5XXErrors", "ModelLatency"]
+
+    publish(model, "1.1.0", offset=10.0)
+    second = deploy(api, model, "1.1.0", strategy={"type": "canary", "percent": 50, "wait_seconds": 1})
+    assert second["status"] == "succeeded", second
+    assert "update_endpoint" in [s["step"] for s in second["steps"]]
+    assert second["previous_version"] == "1.0.0"
+    assert invoke(api, model, [[1, 2, 3]]).json() == {"predictions": [16.0]}
+    assert len(flushes) > before
+    updated = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert updated["EndpointConfigName"] != described["EndpointConfigName"]
+
+    announced = [(e["detail-type"], e["detail"].get("version")) for e in events()
+                 if e["detail"].get("model") == model and e["detail-type"].startswith("Deployment")]
+    assert announced == [("Deployment Succeeded", "1.0.0"), ("Deployment Succeeded", "1.1.0")]
+
+
+def test_a_failing_new_variant_rolls_back_and_production_keeps_serving(platform, api, publish, events, flushes,
+                                                                      unique):
+    model = f"churn-{unique}"
+    publish(model, "1.0.0", offset=1.0)
+    assert deploy(api, model, "1.0.0")["status"] == "succeeded"
+    publish(model, "2.0.0", offset=100.0, corrupt=True)
+    before = len(flushes)
+
+    failed = deploy(api, model, "2.0.0", strategy={"type": "canary", "percent": 50, "wait_seconds": 1})
+    assert failed["status"] == "failed", failed
+    assert (failed["step"], failed["error"]) == ("wait_endpoint", "EndpointRolledBack")
+    assert "keeps serving" in failed["cause"]
+    alias = {a["alias"]: a for a in api.get(f"/v1/models/{model}/aliases").json()["items"]}["production"]
+    assert alias["version"] == "1.0.0"
+    assert invoke(api, model, [[1, 2, 3]]).json() == {"predictions": [7.0]}
+    assert len(flushes) == before  # the alias did not move
+    [announced] = [e["detail"] for e in events()
+                   if e["detail-type"] == "Deployment Failed" and e["detail"]["model"] == model]
+    assert (announced["version"], announced["serving_version"], announced["error"]) == (
+        "2.0.0", "1.0.0", "EndpointRolledBack")
+    actions = [e["action"] for e in api.get("/v1/audit", params={"chain": model, "limit": 3}).json()["items"]]
+    assert actions[0] == "deployment.fail"
+
+
+def test_refusals_before_and_inside_the_workflow(platform, api, publish, unique):
+    model = f"churn-{unique}"
+    publish(model, "1.0.0", approve=False)
+    too_big = api.post(f"/v1/models/{model}/deployments",
+                       json={"version": "1.0.0", "alias": "staging", "settings": {"instance_type": "ml.p5.48xlarge"}})
+    assert too_big.status_code == 400
+    assert too_big.json()["error"]["code"] == "InstanceTypeNotAllowed"
+    assert "ml.p5.48xlarge" in too_big.json()["error"]["message"]
+    unapproved = api.post(f"/v1/models/{model}/deployments", json={"version": "1.0.0"})
+    assert (unapproved.status_code, unapproved.json()["error"]["code"]) == (409, "ApprovalRequired")
+    assert api.get(f"/v1/models/{model}/deployments").json()["items"] == []
+
+    publish(model, "1.1.0", approve=False, upload=False)  # published, artifact never uploaded
+    failed = deploy(api, model, "1.1.0", alias="staging")
+    assert (failed["status"], failed["step"], failed["error"]) == ("failed", "validate", "ArtifactNotVerified")
+    assert "no artifact uploaded" in failed["cause"]
+    endpoints = platform.client("sagemaker").list_endpoints(NameContains=model)["Endpoints"]
+    assert endpoints == []
+
+
+@pytest.mark.parametrize("bad", ["nope", "20250101-120000-zzzzzz"])
+def test_unknown_deployments_are_404_or_400(api, publish, unique, bad):
+    model = f"churn-{unique}"
+    publish(model, "1.0.0", approve=False, upload=False)
+    reply = api.get(f"/v1/models/{model}/deployments/{bad}")
+    assert reply.status_code == 400
+    missing = api.get(f"/v1/models/{model}/deployments/20250101-120000-abcdef")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "DeploymentNotFound")

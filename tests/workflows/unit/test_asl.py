@@ -1,0 +1,107 @@
+"""Both ASL files: every transition lands on a state, every Task is caught, retries are transient only."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from functions.core import errors
+from functions.workflows import deploy_steps, retrain_steps
+
+ASL = Path(deploy_steps.__file__).parent
+CONTRACT_SUBSTITUTIONS = {
+    "DeployStepsFunctionArn", "RetrainStepsFunctionArn", "DeployStateMachineArn", "SageMakerRoleArn",
+    "ArtifactsBucket", "DatasetsBucket", "CapturesBucket", "EventBusName",
+}  # fmt: skip
+HANDLERS = {"deploy": ("DeployStepsFunctionArn", deploy_steps.STEPS), "retrain": ("RetrainStepsFunctionArn", retrain_steps.STEPS)}
+DOMAIN_ERRORS = {name for name, cls in inspect.getmembers(errors, inspect.isclass) if issubclass(cls, errors.DomainError)}
+DOMAIN_ERRORS -= {"ConcurrentModification"}  # a lost optimistic-concurrency race is transient
+
+
+def definition(name: str) -> dict:
+    return json.loads((ASL / f"{name}.asl.json").read_text())
+
+
+def targets(state: dict) -> list[str]:
+    found = [state[k] for k in ("Next", "Default") if k in state]
+    found += [c["Next"] for c in state.get("Catch", [])]
+    found += [c["Next"] for c in state.get("Choices", [])]
+    return found
+
+
+@pytest.mark.parametrize("name", ["deploy", "retrain"])
+def test_every_transition_target_exists_and_every_state_is_reachable(name):
+    doc = definition(name)
+    states = doc["States"]
+    assert doc["StartAt"] in states
+    for state_name, state in states.items():
+        for target in targets(state):
+            assert target in states, f"{name}: {state_name} → {target}, which does not exist"
+        terminal = state["Type"] in ("Succeed", "Fail") or state.get("End")
+        assert terminal or targets(state), f"{name}: {state_name} leads nowhere"
+    seen, todo = set(), [doc["StartAt"]]
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(targets(states[current]))
+    assert seen == set(states), f"{name}: unreachable {set(states) - seen}"
+
+
+@pytest.mark.parametrize("name", ["deploy", "retrain"])
+def test_every_task_has_a_catch_of_every_error(name):
+    for state_name, state in definition(name)["States"].items():
+        if state["Type"] == "Task":
+            catches = [e for c in state.get("Catch", []) for e in c["ErrorEquals"]]
+            assert "States.ALL" in catches, f"{name}: task {state_name} has no Catch of States.ALL"
+
+
+@pytest.mark.parametrize("name", ["deploy", "retrain"])
+def test_retries_name_only_transient_errors(name):
+    for state_name, state in definition(name)["States"].items():
+        for retrier in state.get("Retry", []):
+            names = set(retrier["ErrorEquals"])
+            assert "States.ALL" not in names and "States.TaskFailed" not in names, state_name
+            assert not names & DOMAIN_ERRORS, f"{name}: {state_name} retries domain errors {names & DOMAIN_ERRORS}"
+            assert retrier.get("BackoffRate", 1) > 1 and retrier["MaxAttempts"] <= 6
+
+
+@pytest.mark.parametrize("name", ["deploy", "retrain"])
+def test_substitutions_and_lambda_steps_match_the_contract_and_the_handlers(name):
+    text = (ASL / f"{name}.asl.json").read_text()
+    assert set(re.findall(r"\$\{(\w+)\}", text)) <= CONTRACT_SUBSTITUTIONS
+    function, steps = HANDLERS[name]
+    used = set()
+    for state_name, state in definition(name)["States"].items():
+        if state["Type"] != "Task":
+            continue
+        resource = state["Resource"]
+        if resource.startswith("arn:aws:states:::"):
+            assert resource.startswith("arn:aws:states:::sagemaker:"), (state_name, resource)
+            assert not resource.endswith(".sync"), "the local interpreter cannot follow .sync"
+            continue
+        assert resource == f"${{{function}}}", (state_name, resource)
+        assert state["Parameters"]["input.$"] == "$"
+        used.add(state["Parameters"]["step"])
+    assert used == set(steps), f"{name}: steps without a state {set(steps) - used}, unknown {used - set(steps)}"
+
+
+@pytest.mark.parametrize("name", ["deploy", "retrain"])
+def test_polling_is_wait_states_bounded_by_the_step(name):
+    waits = {n: s for n, s in definition(name)["States"].items() if s["Type"] == "Wait"}
+    assert len(waits) == 1
+    [(wait_name, wait)] = waits.items()
+    assert "SecondsPath" in wait and "Seconds" not in wait
+    check = definition(name)["States"][wait["Next"]]
+    assert check["Type"] == "Task" and check["Parameters"]["step"] in ("wait_endpoint", "wait_training")
+
+
+def test_a_failed_flush_still_records_success_without_losing_the_error():
+    states = definition("deploy")["States"]
+    [catch] = states["FlushAuthorizerCache"]["Catch"]
+    assert (catch["Next"], catch["ResultPath"]) == ("RecordSucceeded", "$.flush_error")
+    assert states["MarkFailed"]["Catch"][0]["ResultPath"] != "$.error"

@@ -1,0 +1,54 @@
+"""The deploy plan: names within SageMaker's limits and the stage's IAM prefix, polling budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from functions.core.endpoints import EndpointSettings, TrafficStrategy, endpoint_name
+from functions.workflows.deploy_plan import build_plan, max_polls, resource_name
+
+
+@pytest.mark.parametrize("model", ["churn", "a" * 48])
+def test_resource_names_fit_and_keep_the_prefix(model):
+    endpoint = endpoint_name("prod", model, "production")
+    name = resource_name(endpoint, "20250101-120000-a1b2c3")
+    assert len(name) <= 63 and name.startswith("mp-prod-")
+    assert name != resource_name(endpoint, "20250101-120000-a1b2c4")
+    assert name == resource_name(endpoint, "20250101-120000-a1b2c3")
+
+
+def test_polling_budget_covers_the_strategy():
+    canary = EndpointSettings(strategy=TrafficStrategy(type="canary", percent=10, wait_seconds=600))
+    assert max_polls(canary, 30) == (3600 + 2 * 600) // 30
+    linear = EndpointSettings(strategy=TrafficStrategy(type="linear", percent=25, wait_seconds=60))
+    assert max_polls(linear, 30) == (3600 + 4 * 60) // 30
+    assert max_polls(EndpointSettings(), 0) >= 10
+
+
+def state(**extra):
+    return {"deployment_id": "20250101-120000-a1b2c3", "model": "churn", "version": "1.2.0", "alias": "production",
+            "endpoint": "mp-test-churn-production", "poll_seconds": 2,
+            "settings": EndpointSettings(instance_type="ml.g5.xlarge", initial_instance_count=2, max_instances=4,
+                                         data_capture_percent=0, max_batch_size=8).model_dump(mode="json"),
+            **extra}  # fmt: skip
+
+
+def test_a_first_deployment_creates():
+    plan = build_plan(state(), image="gpu-image", model_data_url="s3://a/m.tar.gz", current=None, current_config=None)
+    assert plan["update"] is False and plan["previous_config"] is None
+    assert plan["container"] == {"Image": "gpu-image", "ModelDataUrl": "s3://a/m.tar.gz", "Environment": {
+        "MODELPORT_MAX_BATCH_SIZE": "8", "MODELPORT_MAX_LATENCY_MS": "2.0", "MODELPORT_MODEL": "churn",
+        "MODELPORT_VERSION": "1.2.0"}}
+    assert plan["variants"] == [{"VariantName": "AllTraffic", "ModelName": plan["model_name"],
+                                 "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 2, "InitialVariantWeight": 1.0}]
+    assert plan["capture"] == {"enabled": False, "percent": 0}
+    assert (plan["poll_seconds"], plan["max_polls"]) == (2, max_polls(EndpointSettings(), 2))
+
+
+def test_an_existing_endpoint_is_updated_and_its_config_remembered():
+    current = {"EndpointConfigName": "mp-test-churn-production-old", "EndpointStatus": "InService"}
+    config = {"ProductionVariants": [{"InstanceType": "ml.m5.large"}]}
+    plan = build_plan(state(max_polls=3), image="i", model_data_url="s3://a/m", current=current, current_config=config)
+    assert plan["update"] is True
+    assert (plan["previous_config"], plan["previous_instance_type"], plan["max_polls"]) == (
+        "mp-test-churn-production-old", "ml.m5.large", 3)
