@@ -108,12 +108,14 @@ def main() -> int:
     parser.add_argument("--max-batch-size", type=int, default=64)
     parser.add_argument("--max-latency-ms", type=float, default=2.0)
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="do not pin servers and wrk to separate cores with taskset")
     args = parser.parse_args()
 
     wrk_bin = ensure_wrk()
     if not args.skip_mlflow:
         ensure_mlflow()
-    server_pin, load_pin = cpu_split()
+    server_pin, load_pin = ([], []) if args.no_pin else cpu_split()
     work = Path(tempfile.mkdtemp(prefix="mp-bench-"))
     models = build_models(work, with_mlflow=not args.skip_mlflow)
     script = work / "post.lua"
@@ -128,8 +130,10 @@ def main() -> int:
         ("modelport+batching", [py, "-m", "model_containers.serving"],
          {**ours_env, "MODELPORT_MAX_BATCH_SIZE": str(args.max_batch_size),
           "MODELPORT_MAX_LATENCY_MS": str(args.max_latency_ms)}),
+        # The same uvicorn options as Modelport's server, so only the application differs.
         ("bare-asgi", [py, "-m", "uvicorn", "benchmarks.serving.bare:app", "--loop", "uvloop", "--http",
-                       "httptools", "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1"],
+                       "httptools", "--no-access-log", "--no-proxy-headers", "--no-server-header",
+                       "--log-level", "warning", "--host", "127.0.0.1"],
          {**base_env, "BENCH_MODEL": str(models["modelport"] / "model.skops")}),
     ]
     if not args.skip_mlflow:
