@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
+from modelport.local.aws import sfn_compat
 from modelport.local.aws.lambdas import LambdaRegistry
 from modelport.local.aws.s3_checksums import check_put, is_s3_put_object
 
@@ -103,8 +104,11 @@ class Front:
             self._dirty.set()
         if target.startswith("AnyScaleFrontendService.") and operation in _AUTOSCALING_HOOKED:
             return self._autoscaling(environ, start_response, operation)
-        if target == "AWSStepFunctions.StartExecution":
-            _default_execution_name(environ)
+        if target.startswith("AWSStepFunctions."):
+            # Importing moto's interpreter takes a second or two: pay it on first use.
+            sfn_compat.apply()
+            if target == "AWSStepFunctions.StartExecution":
+                _default_execution_name(environ)
         elif is_s3_put_object(environ):
             refused = check_put(environ)
             if refused is not None:

@@ -17,7 +17,6 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.test import Client
 
-from modelport.local.aws import sfn_compat
 from modelport.local.aws.front import Front
 from modelport.local.aws.lambdas import LambdaRegistry
 from modelport.local.aws.snapshot import Snapshotter
@@ -150,7 +149,6 @@ class EmbeddedAWS:
         # A fresh start holds exactly what the snapshot holds, nothing left from before.
         moto_api.post("/moto-api/reset")
         moto_api.post("/moto-api/config", json=MOTO_CONFIG)
-        sfn_compat.apply()
         for name, value in {"MOTO_PORT": str(self._port)}.items():
             self._previous_env[name] = os.environ.get(name)
             os.environ[name] = value

@@ -1,8 +1,10 @@
 """Make moto's Step Functions interpreter treat service integrations the way AWS does.
 
 moto 5.2's interpreter (a copy of LocalStack's) leaves out a few things the platform's ASL
-relies on. Each fix below is a class-level patch, applied once per process by
-`EmbeddedAWS.start()`, and each has a test in `tests/local/test_sfn_integrations.py`:
+relies on. Each fix below is a class-level patch, applied once per process by the front
+before the first Step Functions request reaches moto (importing the interpreter takes a
+second or two, so `EmbeddedAWS.start()` does not pay it), and each has a test in
+`tests/local/test_sfn_integrations.py`:
 
 * Parameters are PascalCase in ASL even where the service API is camelCase
   (`states:startExecution` takes `StateMachineArn`, boto3 `stateMachineArn`): requests
@@ -24,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import threading
 from typing import Any
 
 import botocore.session
@@ -51,6 +54,7 @@ ERROR_SERVICE_NAMES = {
 }
 
 _applied = False
+_lock = threading.Lock()
 
 
 @functools.cache
@@ -84,10 +88,16 @@ def _error_name(sdk_service: str, code: str, service_model: Any, generic: str) -
 
 
 def apply() -> None:
-    """Patch moto's interpreter classes (idempotent)."""
-    global _applied
+    """Patch moto's interpreter classes (idempotent, thread-safe; cheap once applied)."""
     if _applied:
         return
+    with _lock:
+        if not _applied:
+            _patch()
+
+
+def _patch() -> None:
+    global _applied
     from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
         CustomErrorName,

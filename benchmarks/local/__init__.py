@@ -1,0 +1,1 @@
+"""Benchmarks of `modelport local`'s foundation: embedded AWS and local SageMaker."""
