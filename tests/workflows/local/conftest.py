@@ -20,10 +20,10 @@ import pytest
 
 # Imported here, in the main thread: the platform's event source and warm-up threads would
 # otherwise import the handlers concurrently, which Powertools' package does not survive.
-import functions.deployments.handler  # noqa: F401
-import functions.retraining.handler  # noqa: F401
-import functions.workflows.deploy_steps  # noqa: F401
-import functions.workflows.retrain_steps  # noqa: F401
+import functions.deployments.handler
+import functions.retraining.handler
+import functions.workflows.deploy_steps
+import functions.workflows.retrain_steps
 import functions.workflows.trigger  # noqa: F401
 from functions.adapters.s3 import hex_to_b64
 from functions.core import governance, registry
@@ -114,11 +114,12 @@ def publish(platform: Platform, deps, tmp_path: Path) -> Callable[..., Any]:
     """publish(model, version, offset=..., approve=True, upload=True): a python-model version."""
 
     def make(model: str, version: str, *, offset: float = 0.0, approve: bool = True, upload: bool = True,
-             corrupt: bool = False, **model_fields: Any):
+             failing: bool = False, **model_fields: Any):
         if deps.store.get(Model.key_for(model), Model) is None:
             registry.create_model(deps, PUBLISHER, NewModel(name=model, owner="alice", framework="python",
                                                             **model_fields))
-        archive = python_model(tmp_path / f"{model}-{version}", offset=offset, corrupt=corrupt)
+        where = tmp_path / f"{model}-{version}"
+        archive = failing_model(where) if failing else python_model(where, offset=offset)
         body = archive.read_bytes()
         sha = hashlib.sha256(body).hexdigest()
         published = registry.publish_version(
@@ -137,6 +138,20 @@ def publish(platform: Platform, deps, tmp_path: Path) -> Callable[..., Any]:
         return published
 
     return make
+
+
+def failing_model(directory: Path) -> Path:
+    """A `python` artifact that loads and answers /ping, but whose every prediction fails (500)."""
+    from model_containers import artifact
+
+    model_dir = directory / "model"
+    model_dir.mkdir(parents=True)
+    (model_dir / "predictor.py").write_text(
+        "def load(model_dir):\n    pass\n\n\ndef predict(batch):\n    raise RuntimeError('broken release')\n"
+    )
+    artifact.write_manifest(model_dir, framework="python", model_file="predictor.py",
+                            signature={"inputs": [], "outputs": []})
+    return artifact.pack(model_dir, directory / "model.tar.gz").path
 
 
 def settled(api: httpx.Client, model: str, deployment_id: str, timeout: float = 90.0) -> dict:

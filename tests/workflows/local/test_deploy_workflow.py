@@ -3,9 +3,11 @@ started through the API like `modelport deploy`: first deploy, canary update, ro
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from tests.workflows.local.conftest import deploy, invoke, settled
+from tests.workflows.local.conftest import deploy, invoke
 
 FIRST_DEPLOY_STEPS = ["queued", "validate", "create_model", "prepare_rollout", "create_endpoint",
                       "wait_endpoint", "autoscaling", "move_alias", "flush_cache", "done"]
@@ -33,9 +35,8 @@ def test_first_deploy_then_canary_update(platform, api, publish, events, flushes
     assert config["DataCaptureConfig"]["DestinationS3Uri"] == f"s3://{platform.names.captures_bucket}/{endpoint}"
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
     scaling = platform.client("application-autoscaling")
-    [target] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] and [
-        t for t in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
-        if t["ResourceId"] == f"endpoint/{endpoint}/variant/AllTraffic"]
+    [target] = scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{endpoint}/variant/AllTraffic"])["ScalableTargets"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)
     [policy] = [p for p in scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
                 if p["ResourceId"] == target["ResourceId"]]
@@ -65,16 +66,29 @@ def test_a_failing_new_variant_rolls_back_and_production_keeps_serving(platform,
     model = f"churn-{unique}"
     publish(model, "1.0.0", offset=1.0)
     assert deploy(api, model, "1.0.0")["status"] == "succeeded"
-    publish(model, "2.0.0", offset=100.0, corrupt=True)
+    publish(model, "2.0.0", failing=True)
     before = len(flushes)
+    answers: list[int] = []
+    stop = threading.Event()
 
-    failed = deploy(api, model, "2.0.0", strategy={"type": "canary", "percent": 50, "wait_seconds": 1})
+    def traffic() -> None:  # production traffic while the canary bakes; green fails every request
+        while not stop.is_set():
+            answers.append(invoke(api, model, [[1, 2, 3]]).status_code)
+
+    sender = threading.Thread(target=traffic)
+    sender.start()
+    try:
+        failed = deploy(api, model, "2.0.0", strategy={"type": "canary", "percent": 50, "wait_seconds": 5})
+    finally:
+        stop.set()
+        sender.join()
     assert failed["status"] == "failed", failed
     assert (failed["step"], failed["error"]) == ("wait_endpoint", "EndpointRolledBack")
-    assert "keeps serving" in failed["cause"]
+    assert "keeps serving" in failed["cause"] and "failed" in failed["cause"]
+    assert 200 in answers and any(code >= 400 for code in answers)  # blue answered, green failed
     alias = {a["alias"]: a for a in api.get(f"/v1/models/{model}/aliases").json()["items"]}["production"]
     assert alias["version"] == "1.0.0"
-    assert invoke(api, model, [[1, 2, 3]]).json() == {"predictions": [7.0]}
+    assert [invoke(api, model, [[1, 2, 3]]).json() for _ in range(4)] == [{"predictions": [7.0]}] * 4
     assert len(flushes) == before  # the alias did not move
     [announced] = [e["detail"] for e in events()
                    if e["detail-type"] == "Deployment Failed" and e["detail"]["model"] == model]

@@ -94,7 +94,7 @@ def test_substitutions_and_lambda_steps_match_the_contract_and_the_handlers(name
 def test_polling_is_wait_states_bounded_by_the_step(name):
     waits = {n: s for n, s in definition(name)["States"].items() if s["Type"] == "Wait"}
     assert len(waits) == 1
-    [(wait_name, wait)] = waits.items()
+    [wait] = waits.values()
     assert "SecondsPath" in wait and "Seconds" not in wait
     check = definition(name)["States"][wait["Next"]]
     assert check["Type"] == "Task" and check["Parameters"]["step"] in ("wait_endpoint", "wait_training")
