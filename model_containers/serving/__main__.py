@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import uvicorn
 
+from model_containers.logs import configure_logging
 from model_containers.settings import ContainerSettings
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from model_containers.errors import (
     RouteNotFound,
     UnsupportedMediaType,
 )
+from model_containers.logs import configure_logging
 from model_containers.serving.codecs import oip, sagemaker
 from model_containers.serving.codecs.sagemaker import CSV, JSON, NPY
 from model_containers.serving.dataplane import DataPlane
@@ -272,4 +273,6 @@ class ServingApp:
 
 def create_app(settings: ContainerSettings | None = None) -> ServingApp:
     """The ASGI app for one worker (uvicorn calls this as a factory in each process)."""
-    return ServingApp(settings or ContainerSettings())
+    settings = settings or ContainerSettings()
+    configure_logging(settings.log_level)  # worker processes start without the parent's set-up
+    return ServingApp(settings)

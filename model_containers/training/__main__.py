@@ -7,6 +7,7 @@ import sys
 import time
 
 from model_containers.errors import ContainerError
+from model_containers.logs import configure_logging
 from model_containers.settings import ContainerSettings
 from model_containers.training.contract import read_context, write_failure
 
@@ -15,8 +16,7 @@ log = logging.getLogger("model_containers.training")
 
 def main() -> int:
     settings = ContainerSettings()
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     started = time.perf_counter()
     output_dir = settings.ml_root / "output"
     try:

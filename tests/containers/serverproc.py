@@ -110,8 +110,8 @@ def start_server(model_dir: Path, log_dir: Path, **env: str) -> Server:
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"serve-{port}.log"
-    environment = process_env(MODELPORT_MODEL_DIR=str(model_dir), SAGEMAKER_BIND_TO_PORT=str(port),
-                              MODELPORT_HOST="127.0.0.1", MODELPORT_WORKERS="1", **env)
+    environment = process_env(**{"MODELPORT_MODEL_DIR": str(model_dir), "SAGEMAKER_BIND_TO_PORT": str(port),
+                                 "MODELPORT_HOST": "127.0.0.1", "MODELPORT_WORKERS": "1", **env})
     with log.open("wb") as fh:
         proc = subprocess.Popen(entry_command("serve"), env=environment, cwd=ROOT,
                                 stdout=fh, stderr=subprocess.STDOUT)

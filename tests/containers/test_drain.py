@@ -38,3 +38,17 @@ def test_sigterm_drains_in_flight_request(serve, artifacts):
         raise AssertionError("server still accepts connections after draining")
     except httpx.TransportError:
         pass
+
+
+def test_workers_from_environment(serve, artifacts):
+    server = serve(artifacts("custom"), MODELPORT_WORKERS="2").wait()
+    deadline = time.monotonic() + 60
+    while server.logs().count("model ready") < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.logs().count("model ready") == 2, server.logs()
+    with server.client() as http:
+        for i in range(6):
+            assert http.post("/invocations", json={"instances": [[float(i), 0.0]]}).json() == {
+                "predictions": [2.0 * i]}
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=20) in (0, -signal.SIGTERM)
