@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import sys
 import threading
 import time
 import warnings
@@ -36,6 +37,11 @@ _QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "tru
           "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false"}
 
 
+#: Handler modules are imported one at a time: Powertools' packages import each other in
+#: cycles that two threads importing at once can catch half-initialised.
+_IMPORTS = threading.Lock()
+
+
 def lazy_handler(spec: str) -> Callable[[Any, Any], Any]:
     """A handler imported on its first call (keeps start-up fast), then called directly."""
     module, _, name = spec.partition(":")
@@ -43,11 +49,28 @@ def lazy_handler(spec: str) -> Callable[[Any, Any], Any]:
 
     def handler(event: Any, context: Any) -> Any:
         if not loaded:
-            loaded.append(getattr(importlib.import_module(module), name))
-        return loaded[0](event, context)
+            with _IMPORTS:
+                if not loaded:
+                    loaded.append(getattr(importlib.import_module(module), name))
+        try:
+            return loaded[0](event, context)
+        finally:
+            _drop_metrics()
 
     handler.module = module  # type: ignore[attr-defined]
     return handler
+
+
+def _drop_metrics() -> None:
+    """Forget the EMF metrics an in-process handler left behind.
+
+    With metrics disabled Powertools still prints the whole buffer to stdout once one
+    metric has 100 values (its auto-flush skips the disabled check), and in one process
+    the buffer outlives every invocation; in local mode nobody collects EMF anyway.
+    """
+    metrics = sys.modules.get("aws_lambda_powertools.metrics")
+    if metrics is not None:
+        metrics.Metrics().clear_metrics()
 
 
 def reset_handler_caches() -> None:
@@ -130,6 +153,7 @@ class Platform:
         s = self.settings
         # Handlers run without a Lambda deadline here; Powertools' idempotency warns about it.
         warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left", category=UserWarning)
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
         # Bind the gateway first: a busy port fails fast, before anything else starts.
         cache = AuthorizerCache(ttl_s=s.authorizer_ttl_s)
         stage = Stage(api_id=s.rest_api_id, stage=s.api_stage_name, region=s.region, account_id=s.account_id)
@@ -207,6 +231,7 @@ class Platform:
         for spec in (*resources.API_FUNCTIONS.values(), *resources.WORKFLOW_FUNCTIONS.values()):
             if _exists(spec):
                 try:
-                    importlib.import_module(spec.partition(":")[0])
+                    with _IMPORTS:
+                        importlib.import_module(spec.partition(":")[0])
                 except Exception:
                     log.exception("importing %s failed", spec)
