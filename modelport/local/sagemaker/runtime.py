@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 import urllib3
 
-from modelport.local.sagemaker.fleet import FleetSet, Instance, WeightedChooser, stop_instances
+from modelport.local.sagemaker.fleet import (
+    Fleet,
+    FleetSet,
+    Instance,
+    WeightedChooser,
+    stop_instances,
+)
 from modelport.local.sagemaker.shapes import SageMakerError
 
 _FORWARDED = {
@@ -64,6 +70,14 @@ class EndpointRuntime:
         stop_instances(instances)
 
 
+#: attempts when a request could not be sent (an instance stopping during a blue/green swap).
+_ATTEMPTS = 3
+
+
+class _NotSent(Exception):
+    """The request did not reach the container; another instance may take it."""
+
+
 def invoke(
     runtime: EndpointRuntime,
     body: bytes,
@@ -71,26 +85,18 @@ def invoke(
     target_variant: str | None,
     account_id: str,
 ) -> InvokeResult:
-    fleets = runtime.choose()
-    chosen = fleets.pick(target_variant) if fleets is not None else None
-    if chosen is None:
-        if target_variant and fleets is not None and target_variant not in fleets.fleets:
-            raise SageMakerError(
-                "ValidationError",
-                f"Variant {target_variant} not found for endpoint {runtime.name}.",
-            )
-        raise SageMakerError(
-            "ServiceUnavailable",
-            f"No instance of endpoint {runtime.name} is running; check its status.",
-            status=503,
-        )
-    fleet, instance = chosen
     forwarded = {_FORWARDED[k]: v for k, v in headers.items() if k in _FORWARDED}
-    log_stream = (
-        f"arn:aws:logs:local:{account_id}:log-group:/aws/sagemaker/Endpoints/"
-        f"{runtime.name}:log-stream:{instance.log_path}"
-    )
-    response = _forward(instance, body, forwarded, log_stream)
+    for attempt in range(_ATTEMPTS):
+        fleet, instance = _choose(runtime, target_variant)
+        log_stream = (
+            f"arn:aws:logs:local:{account_id}:log-group:/aws/sagemaker/Endpoints/"
+            f"{runtime.name}:log-stream:{instance.log_path}"
+        )
+        try:
+            response = _forward(instance, body, forwarded, log_stream, last=attempt == _ATTEMPTS - 1)
+            break
+        except _NotSent:
+            continue
     if not 200 <= response.status < 300:
         instance.errors += 1
         text = response.data.decode("utf-8", "replace")
@@ -112,16 +118,40 @@ def invoke(
     )
 
 
+def _choose(runtime: EndpointRuntime, target_variant: str | None) -> tuple[Fleet, Instance]:
+    fleets = runtime.choose()
+    chosen = fleets.pick(target_variant) if fleets is not None else None
+    if chosen is not None:
+        return chosen
+    if target_variant and fleets is not None and target_variant not in fleets.fleets:
+        raise SageMakerError(
+            "ValidationError", f"Variant {target_variant} not found for endpoint {runtime.name}."
+        )
+    raise SageMakerError(
+        "ServiceUnavailable",
+        f"No instance of endpoint {runtime.name} is running; check its status.",
+        status=503,
+    )
+
+
 def _forward(
-    instance: Instance, body: bytes, headers: dict[str, str], log_stream: str
+    instance: Instance, body: bytes, headers: dict[str, str], log_stream: str, last: bool
 ) -> urllib3.BaseHTTPResponse:
-    instance.invocations += 1
     try:
-        return instance.pool.urlopen(
+        response = instance.pool.urlopen(
             "POST", "/invocations", body=body, headers=headers, retries=False,
             preload_content=True,
         )
+    except (urllib3.exceptions.ClosedPoolError, urllib3.exceptions.NewConnectionError) as exc:
+        # The instance is being stopped (its fleet was swapped out): the request was not
+        # sent, so it goes to another instance, as SageMaker's router would do.
+        if not last:
+            raise _NotSent() from exc
+        instance.invocations += 1
+        instance.errors += 1
+        raise _unreachable(exc, log_stream) from exc
     except urllib3.exceptions.ReadTimeoutError as exc:
+        instance.invocations += 1
         instance.errors += 1
         raise SageMakerError(
             "ModelError",
@@ -130,10 +160,17 @@ def _forward(
             status=424, OriginalStatusCode=0, OriginalMessage=str(exc), LogStreamArn=log_stream,
         ) from exc
     except urllib3.exceptions.HTTPError as exc:
+        instance.invocations += 1
         instance.errors += 1
-        raise SageMakerError(
-            "ModelError",
-            f"The model container did not answer ({type(exc).__name__}). "
-            f"See {log_stream} for more information.",
-            status=424, OriginalStatusCode=0, OriginalMessage=str(exc), LogStreamArn=log_stream,
-        ) from exc
+        raise _unreachable(exc, log_stream) from exc
+    instance.invocations += 1
+    return response
+
+
+def _unreachable(exc: Exception, log_stream: str) -> SageMakerError:
+    return SageMakerError(
+        "ModelError",
+        f"The model container did not answer ({type(exc).__name__}). "
+        f"See {log_stream} for more information.",
+        status=424, OriginalStatusCode=0, OriginalMessage=str(exc), LogStreamArn=log_stream,
+    )

@@ -38,6 +38,9 @@ _MESSAGES = {
 }
 
 
+_INTERRUPTED = "Local mode stopped while the training job ran; start the job again."
+
+
 class _Stopped(Exception):
     """StopTrainingJob was called."""
 
@@ -62,9 +65,11 @@ class Training:
         self._root = root
         self._stops: dict[str, threading.Event] = {}
         self._threads: dict[str, threading.Thread] = {}
+        self._shutting_down = False
 
     def start(self, name: str) -> None:
         """Run the job whose record exists (status InProgress)."""
+        self._shutting_down = False
         self._stops[name] = threading.Event()
         self._transition(name, "Starting")
         thread = threading.Thread(target=self._run, args=(name,), name=f"training-{name}", daemon=True)
@@ -83,9 +88,10 @@ class Training:
         for record in self._store.all("training_jobs"):
             if record["TrainingJobStatus"] in ("InProgress", "Stopping"):
                 self._finish(record["TrainingJobName"], "Failed", "Failed",
-                             FailureReason="Local mode stopped while the training job ran.")
+                             FailureReason=_INTERRUPTED)
 
     def stop_all(self) -> None:
+        self._shutting_down = True
         for event in self._stops.values():
             event.set()
         for thread in list(self._threads.values()):
@@ -99,7 +105,10 @@ class Training:
         except _Finished:
             pass
         except _Stopped:
-            self._finish(name, "Stopped", "Stopped")
+            if self._shutting_down:  # not a StopTrainingJob: local mode itself stopped
+                self._finish(name, "Failed", "Failed", FailureReason=_INTERRUPTED)
+            else:
+                self._finish(name, "Stopped", "Stopped")
         except Exception as exc:  # a job never stays InProgress because of our own error
             log.exception("local SageMaker: training job %s failed", name)
             self._finish(name, "Failed", "Failed", FailureReason=f"InternalServerError: {exc}")

@@ -178,3 +178,33 @@ def test_scalable_target_bounds_and_target_tracking_set_the_instance_count(
     clock.advance(60)
     assert autoscaler.tick()[(name, "AllTraffic")] == 2  # no traffic: back to MinCapacity
     wait_for(lambda: count() == 2, 30, what="target tracking to scale in")
+
+
+def test_no_request_fails_while_the_fleets_are_swapped(sm, runtime, endpoints, model, unique):
+    import threading
+
+    name = f"swap-{unique}"
+    endpoints(name, model("v1", offset=100, count=2))
+    answers: list[float] = []
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def traffic() -> None:
+        while not done.is_set():
+            try:
+                answers.append(predict(runtime, name, [[1]])[0])
+            except Exception as exc:  # noqa: BLE001 - collected and asserted on below
+                errors.append(exc)
+
+    sender = threading.Thread(target=traffic)
+    sender.start()
+    try:
+        wait_for(lambda: len(answers) > 5, 10, what="traffic to flow")
+        sm.update_endpoint(EndpointName=name, EndpointConfigName=model("v2", offset=200, count=2))
+        wait_endpoint(sm, name)
+        wait_for(lambda: answers[-1] == 201.0, 10, what="the new fleet to answer")
+    finally:
+        done.set()
+        sender.join()
+    assert errors == []
+    assert {101.0, 201.0} <= set(answers)

@@ -117,3 +117,13 @@ def test_an_endpoint_comes_back_after_a_restart(cloud, sm, runtime, endpoints, m
     assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 2
     assert predict(runtime, f"back-{unique}", [[1]]) == [8.0]
     assert not old & {i.process.pid for i in instances(cloud, f"back-{unique}")}
+
+
+def test_a_request_that_could_not_be_sent_goes_to_another_instance(
+    cloud, runtime, endpoints, model, unique
+):
+    endpoints(f"retry-{unique}", model("retry", offset=1, count=2))
+    stopping, healthy = instances(cloud, f"retry-{unique}")
+    stopping.pool.close()  # what a fleet being swapped out looks like to a late request
+    assert [predict(runtime, f"retry-{unique}", [[1]])[0] for _ in range(4)] == [2.0] * 4
+    assert (stopping.invocations, stopping.errors, healthy.invocations) == (0, 0, 4)
