@@ -67,8 +67,8 @@ class GatewayApp:
     ) -> None:
         self.invoke_lambda = invoke_lambda
         self.invoke_endpoint = invoke_endpoint
-        self.stage = stage or Stage()
-        self.cache = cache or AuthorizerCache()
+        self.stage = stage if stage is not None else Stage()
+        self.cache = cache if cache is not None else AuthorizerCache()
         self.authorizer_function = authorizer_function
         self.router = Router()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway")

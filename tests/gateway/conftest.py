@@ -1,0 +1,71 @@
+"""One local platform (embedded AWS, handlers, gateway) for the whole tests/gateway package."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from modelport import Client
+from modelport.local.platform import Platform
+from modelport.local.platform.testing import running_platform
+
+
+@pytest.fixture(scope="package")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running_platform(tmp_path_factory.mktemp("gateway-platform")) as started:
+        yield started
+
+
+@pytest.fixture(scope="package")
+def admin(platform: Platform) -> Iterator[Client]:
+    with Client(platform.api_url, platform.admin_key) as client:
+        yield client
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def key_for(platform: Platform, admin: Client):
+    """`key_for(roles, patterns=["*"], owner=...)` → a Client holding a new key."""
+    made: list[Client] = []
+
+    def make(roles: list[str], patterns: list[str] | None = None, owner: str | None = None) -> Client:
+        created = admin.keys.create({"owner": owner or f"user-{uuid.uuid4().hex[:6]}", "roles": roles,
+                                     "patterns": patterns or ["*"]})
+        client = Client(platform.api_url, created.token)
+        client.key_id = created.key.key_id  # type: ignore[attr-defined] - for tests that revoke it
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+CARD = {"intended_use": "tests", "limitations": "none", "evaluation": "none", "training_data": "none"}
+
+
+@pytest.fixture(scope="package")
+def deployed(platform: Platform, admin: Client, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A `python` model (prediction = row sum + 1) deployed to `production` through the workflow."""
+    name = f"gw-{uuid.uuid4().hex[:6]}"
+    root = tmp_path_factory.mktemp("gw-model")
+    (root / "predictor.py").write_text(
+        "import numpy as np\n\ndef load(model_dir):\n    pass\n\n"
+        "def predict(batch):\n    return np.asarray(batch, dtype=float).sum(axis=1) + 1.0\n"
+    )
+    admin.models.create({"name": name, "owner": "tests", "framework": "python"})
+    admin.push(name, root, version="1.0.0", card=CARD)
+    admin.versions.submit(name, "1.0.0")
+    approver = admin.keys.create({"owner": "gw-approver", "roles": ["approver"]})
+    with Client(platform.api_url, approver.token) as other:
+        other.versions.approve(name, "1.0.0")
+    started = admin.deployments.start(name, "1.0.0", to="production")
+    final = admin.deployments.wait(name, started.id, timeout_s=120)
+    assert final.status.value == "succeeded", (final.error, final.cause)
+    return name

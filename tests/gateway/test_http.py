@@ -1,0 +1,105 @@
+"""The gateway over real HTTP on a running local platform: the real authorizer and
+handlers, API Gateway's caching rule and flush, and the direct inference path."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import httpx
+import pytest
+
+from modelport import Client
+
+
+@pytest.fixture
+def http(platform) -> httpx.Client:
+    with httpx.Client(base_url=platform.api_url, timeout=30) as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_one_authorizer_call_serves_every_control_plane_route_until_flushed(platform, admin, http) -> None:
+    token = admin.keys.create({"owner": "cache-test", "roles": ["admin"]}).token
+    cache = platform.gateway.app.cache
+    before = cache.calls
+    for path in ("/v1/models", "/v1/keys", "/v1/models?limit=1"):
+        assert http.get(path, headers=bearer(token)).status_code == 200
+    assert cache.calls == before + 1
+    # what the deploy workflow does after moving an alias, through the embedded AWS
+    apigateway = boto3.client("apigateway", endpoint_url=platform.aws_url, region_name="us-east-1",
+                              aws_access_key_id="x", aws_secret_access_key="x")
+    apigateway.flush_stage_authorizers_cache(restApiId="local", stageName="local")
+    assert cache.flushes >= 1 and len(cache) == 0
+    assert http.get("/v1/models", headers=bearer(token)).status_code == 200
+    assert cache.calls == before + 2
+
+
+def test_refusals_use_the_platform_error_shape(platform, http) -> None:
+    calls = platform.gateway.app.cache.calls
+    missing = http.get("/v1/models")
+    assert missing.status_code == 401 and missing.json() == {
+        "error": {"code": "Unauthenticated", "message": "missing or invalid API key"}}
+    assert platform.gateway.app.cache.calls == calls  # no identity source: the authorizer is not called
+    wrong = http.get("/v1/models", headers=bearer("mp_0123456789abcdef_" + "x" * 43))
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "Unauthenticated"
+    nowhere = http.get("/v1/nowhere", headers=bearer("x"))
+    assert nowhere.status_code == 404 and nowhere.json()["error"]["code"] == "NotFound"
+    huge = http.post("/v1/models", content=b"x" * (10 * 1024 * 1024 + 1), headers=bearer("x"))
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "PayloadTooLarge"
+
+
+def test_handler_errors_pass_through_with_a_request_id(admin, http, platform) -> None:
+    answer = http.post("/v1/models", content=b"{not json", headers={**bearer(platform.admin_key), "Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "InvalidInput"
+    assert answer.headers["x-amzn-requestid"]
+
+
+def test_inference_goes_straight_to_the_endpoint_with_one_cached_authorization(platform, admin, deployed, http) -> None:
+    token = admin.keys.create({"owner": "app", "roles": ["consumer"], "patterns": [deployed]}).token
+    cache = platform.gateway.app.cache
+    before = cache.calls
+    for _ in range(5):
+        answer = http.post(f"/v1/models/{deployed}/invocations", json=[[1, 2], [3, 4]], headers=bearer(token))
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"predictions": [4.0, 8.0]}
+    assert answer.headers["x-amzn-invoked-production-variant"]
+    assert cache.calls == before + 1
+    pinned = http.post(f"/v1/models/{deployed}/versions/1.0.0/invocations", json={"instances": [[0, 0]]}, headers=bearer(token))
+    assert pinned.json() == {"predictions": [1.0]} and cache.calls == before + 2
+
+
+def test_inference_refusals_name_the_reason(platform, admin, deployed, http, unique) -> None:
+    other = admin.keys.create({"owner": "other-app", "roles": ["consumer"], "patterns": ["nothing-*"]}).token
+    forbidden = http.post(f"/v1/models/{deployed}/invocations", json=[[1]], headers=bearer(other))
+    assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "Forbidden"
+    unknown = http.post(f"/v1/models/none-{unique}/invocations", json=[[1]], headers=bearer(platform.admin_key))
+    assert unknown.status_code == 403 and unknown.json()["error"]["code"] == "ModelNotFound"
+    admin.models.create({"name": f"idle-{unique}", "owner": "tests", "framework": "python"})
+    idle = http.post(f"/v1/models/idle-{unique}/invocations", json=[[1]], headers=bearer(platform.admin_key))
+    assert idle.status_code == 403 and idle.json()["error"]["code"] == "NotDeployed"
+    assert f"idle-{unique}" in idle.json()["error"]["message"]
+
+
+def test_v2_routes_add_the_oip_attribute(platform, deployed, http) -> None:
+    oip = {"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP64", "data": [1, 2, 3, 4]}]}
+    answer = http.post(f"/v2/models/{deployed}/infer", json=oip, headers=bearer(platform.admin_key))
+    assert answer.status_code == 200
+    assert answer.json()["outputs"][0]["data"] == [4.0, 8.0]
+    # a body that is no OIP request: the container treats it as OIP only because of the attribute
+    v2 = http.post(f"/v2/models/{deployed}/infer", json={"instances": [[1, 2]]}, headers=bearer(platform.admin_key))
+    v1 = http.post(f"/v1/models/{deployed}/invocations", json={"instances": [[1, 2]]}, headers=bearer(platform.admin_key))
+    assert v1.status_code == 200 and v1.json() == {"predictions": [4.0]}
+    assert v2.status_code == 424, v2.text
+    error = v2.json()
+    assert error["ErrorCode"] == "ModelError" and json.loads(error["OriginalMessage"]).keys() == {"error"}
+
+
+def test_a_model_error_is_passed_through_as_sagemaker_reports_it(platform, deployed) -> None:
+    with Client(platform.api_url, platform.admin_key) as client:
+        with pytest.raises(Exception) as failed:
+            client.invoke(deployed, body=b"not json at all", content_type="application/json")
+    assert getattr(failed.value, "status", None) == 424 and failed.value.code == "ModelError"
