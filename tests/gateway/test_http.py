@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from modelport import Client
+from modelport.client import ModelInvocationError
 
 
 @pytest.fixture
@@ -99,7 +100,6 @@ def test_v2_routes_add_the_oip_attribute(platform, deployed, http) -> None:
 
 
 def test_a_model_error_is_passed_through_as_sagemaker_reports_it(platform, deployed) -> None:
-    with Client(platform.api_url, platform.admin_key) as client:
-        with pytest.raises(Exception) as failed:
-            client.invoke(deployed, body=b"not json at all", content_type="application/json")
-    assert getattr(failed.value, "status", None) == 424 and failed.value.code == "ModelError"
+    with Client(platform.api_url, platform.admin_key) as client, pytest.raises(ModelInvocationError) as failed:
+        client.invoke(deployed, body=b"not json at all", content_type="application/json")
+    assert failed.value.status == 424 and failed.value.code == "ModelError"

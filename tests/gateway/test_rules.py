@@ -14,7 +14,13 @@ from modelport.local.gateway.authorizer import (
     Unauthorized,
     decision_from,
 )
-from modelport.local.gateway.events import Incoming, Stage, authorizer_event, decode_result, proxy_event
+from modelport.local.gateway.events import (
+    Incoming,
+    Stage,
+    authorizer_event,
+    decode_result,
+    proxy_event,
+)
 from modelport.local.gateway.routing import Router
 
 SAMPLE = {"name": "churn", "spec": "1.x", "alias": "production", "key_id": "0123456789abcdef",
