@@ -16,6 +16,8 @@ from modelport.local.sagemaker.store import Store
 
 log = logging.getLogger(__name__)
 
+#: record field (not in DescribeEndpoint's shape, so never answered) with what is deployed.
+_DEPLOYED = "LocalDeployment"
 #: statuses in which a restart brings the endpoint's current config back up.
 _SERVING = {"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
 
@@ -149,7 +151,7 @@ class Endpoints:
             if restoring else None
         )
         try:
-            config, models = self._config(record["EndpointConfigName"])
+            config, models = self._config(record["EndpointConfigName"], record)
             fleets = self._provisioner.fleet_set(runtime.name, config, models, runtime.cancel, counts)
         except ProvisionError as exc:
             if not runtime.cancel.is_set():
@@ -160,7 +162,8 @@ class Endpoints:
             return
         with runtime.lock:
             runtime.blue = fleets
-        self._status(runtime.name, "InService", ProductionVariants=self._variants(fleets, config, models))
+        self._status(runtime.name, "InService", ProductionVariants=self._variants(fleets, config, models),
+                     **{_DEPLOYED: {"config": config, "models": models}})
 
     def _update(self, runtime: EndpointRuntime, config_name: str, deployment_config: dict | None) -> None:
         config, models = self._config(config_name)
@@ -193,6 +196,7 @@ class Endpoints:
             runtime.name, "InService", EndpointConfigName=config_name, FailureReason=None,
             PendingDeploymentSummary=None, LastDeploymentConfig=deployment_config,
             ProductionVariants=self._variants(green, config, models),
+            **{_DEPLOYED: {"config": config, "models": models}},
         )
 
     def _roll_back(
@@ -216,7 +220,7 @@ class Endpoints:
 
     def _scale(self, runtime: EndpointRuntime, fleets: FleetSet, variant: str, desired: int) -> None:
         fleet = fleets.fleets[variant]
-        config, models = self._config(fleets.config_name)
+        config, models = self._config(fleets.config_name, self._store.get("endpoints", runtime.name))
         try:
             if desired > len(fleet.instances):
                 self._provisioner.grow(
@@ -234,7 +238,12 @@ class Endpoints:
         )
 
     # -- records --------------------------------------------------------------------------
-    def _config(self, config_name: str) -> tuple[dict, dict[str, dict]]:
+    def _config(self, config_name: str, record: dict | None = None) -> tuple[dict, dict[str, dict]]:
+        """The config and its models: as deployed (kept on the endpoint's record, so a
+        deleted config or model does not stop a restart), else from the store."""
+        deployed = (record or {}).get(_DEPLOYED)
+        if deployed and deployed["config"]["EndpointConfigName"] == config_name:
+            return deployed["config"], deployed["models"]
         config = self._store.get("endpoint_configs", config_name)
         if config is None:
             raise ProvisionError(f"Endpoint configuration {config_name} no longer exists.")

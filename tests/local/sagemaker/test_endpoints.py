@@ -127,3 +127,17 @@ def test_a_request_that_could_not_be_sent_goes_to_another_instance(
     stopping.pool.close()  # what a fleet being swapped out looks like to a late request
     assert [predict(runtime, f"retry-{unique}", [[1]])[0] for _ in range(4)] == [2.0] * 4
     assert (stopping.invocations, stopping.errors, healthy.invocations) == (0, 0, 4)
+
+
+def test_a_restart_does_not_need_the_deployed_config_and_model_to_still_exist(
+    cloud, sm, runtime, endpoints, model, unique
+):
+    config = model("orphan", offset=3)
+    endpoints(f"orphan-{unique}", config)
+    sm.delete_endpoint_config(EndpointConfigName=config)
+    sm.delete_model(ModelName=f"orphan-{unique}")
+    cloud.stop()
+    cloud.start()
+    assert wait_endpoint(sm, f"orphan-{unique}")["EndpointStatus"] == "InService"
+    assert predict(runtime, f"orphan-{unique}", [[1]]) == [4.0]
+    assert "LocalDeployment" not in sm.describe_endpoint(EndpointName=f"orphan-{unique}")
