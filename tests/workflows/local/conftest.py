@@ -114,7 +114,7 @@ def publish(platform: Platform, deps, tmp_path: Path) -> Callable[..., Any]:
     """publish(model, version, offset=..., approve=True, upload=True): a python-model version."""
 
     def make(model: str, version: str, *, offset: float = 0.0, approve: bool = True, upload: bool = True,
-             failing: bool = False, **model_fields: Any):
+             failing: bool = False, metrics: dict[str, float] | None = None, **model_fields: Any):
         if deps.store.get(Model.key_for(model), Model) is None:
             registry.create_model(deps, PUBLISHER, NewModel(name=model, owner="alice", framework="python",
                                                             **model_fields))
@@ -124,7 +124,8 @@ def publish(platform: Platform, deps, tmp_path: Path) -> Callable[..., Any]:
         sha = hashlib.sha256(body).hexdigest()
         published = registry.publish_version(
             deps, PUBLISHER, model,
-            NewVersion(version=version, sha256=sha, size=len(body), card=CARD, metrics={"accuracy": 0.5}),
+            NewVersion(version=version, sha256=sha, size=len(body), card=CARD,
+                       metrics=metrics if metrics is not None else {"accuracy": 0.5}),
         ).version
         if upload:
             key = published.artifact.uri.split("/", 3)[3]
