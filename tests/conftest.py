@@ -79,3 +79,27 @@ def moto_server():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def serial_moto_server():
+    """A moto server that handles one request at a time; yields its URL.
+
+    moto's backends are not thread-safe: two concurrent conditional writes can both pass
+    their condition. DynamoDB checks and applies a transaction atomically, so tests that
+    race many clients against one table use this server, which gives moto that atomicity.
+    """
+    import threading
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    server = make_server(
+        "127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=False, request_handler=MotoRequestHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}"
+    server.shutdown()
+    thread.join()

@@ -21,6 +21,10 @@ class ControlPlaneSettings(BaseSettings):
     artifacts_bucket: str = Field(min_length=1)
     #: EventBridge bus for platform events; None sends none.
     event_bus_name: str | None = None
+    #: REST API id and stage whose authorizer cache is flushed when a key is revoked or an
+    #: alias moves; without them nothing is flushed.
+    rest_api_id: str | None = None
+    api_stage_name: str | None = None
     #: lifetime of presigned artifact uploads.
     upload_expiry_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     #: how long an Idempotency-Key is remembered.

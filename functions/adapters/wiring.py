@@ -7,6 +7,7 @@ invocations reuse the clients.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,7 @@ def build_deps(config: ControlPlaneSettings, clients: Any) -> Deps:
     from functions.adapters.dynamodb import DynamoStore
     from functions.adapters.events import EventBridgePublisher
     from functions.adapters.s3 import S3Artifacts
-    from functions.core.ports import Deps, NoEvents, utcnow
+    from functions.core.ports import Deps, NoCache, NoEvents, utcnow
 
     store = DynamoStore(clients("dynamodb"), config.table_name, config.audit_table_name)
     return Deps(
@@ -52,8 +53,28 @@ def build_deps(config: ControlPlaneSettings, clients: Any) -> Deps:
             clients("s3"), config.artifacts_bucket, expires_in=config.upload_expiry_seconds, clock=utcnow
         ),
         events=EventBridgePublisher(clients("events"), config.event_bus_name) if config.event_bus_name else NoEvents(),
+        authorizer_cache=(
+            FlushAuthorizers(clients, config.rest_api_id, config.api_stage_name)
+            if config.rest_api_id and config.api_stage_name
+            else NoCache()
+        ),
         retry_attempts=config.retry_attempts,
     )
+
+
+class FlushAuthorizers:
+    """Best effort: the change is committed; a failed flush only delays it by the cache TTL."""
+
+    def __init__(self, clients: Any, rest_api_id: str, stage: str) -> None:
+        self._clients = clients
+        self._api = rest_api_id
+        self._stage = stage
+
+    def flush(self) -> None:
+        try:
+            self._clients("apigateway").flush_stage_authorizers_cache(restApiId=self._api, stageName=self._stage)
+        except Exception:  # noqa: BLE001 - logged, never raised (see above)
+            logging.getLogger(__name__).exception("could not flush the authorizer cache")
 
 
 def reset() -> None:

@@ -102,7 +102,9 @@ def revoke_key(deps: Deps, ctx: Context, key_id: str) -> ApiKeyInfo:
         )  # fmt: skip
         return uow, revoked.info()
 
-    return commit(deps, build)
+    info = commit(deps, build)
+    deps.authorizer_cache.flush()  # cached Allow answers for this key end now
+    return info
 
 
 def authenticate(deps: Deps, authorization: str | None) -> Principal:

@@ -184,7 +184,9 @@ def set_alias(
         )  # fmt: skip
         return uow, record
 
-    return commit(deps, build)
+    record = commit(deps, build)
+    deps.authorizer_cache.flush()  # inference routing may have changed
+    return record
 
 
 def list_aliases(deps: Deps, ctx: Context, name: str) -> list[Alias]:

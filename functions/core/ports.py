@@ -109,6 +109,18 @@ class NoEvents:
         return None
 
 
+class AuthorizerCache(Protocol):
+    def flush(self) -> None:
+        """Forget cached authorizer answers (after a key is revoked or an alias moves)."""
+
+
+class NoCache:
+    """An AuthorizerCache for setups without one (tests, local mode without a gateway)."""
+
+    def flush(self) -> None:
+        return None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -121,6 +133,7 @@ class Deps:
     audit: AuditLog
     artifacts: ArtifactStore
     events: EventPublisher = field(default_factory=NoEvents)
+    authorizer_cache: AuthorizerCache = field(default_factory=NoCache)
     clock: Callable[[], datetime] = utcnow
     new_id: Callable[[], str] = lambda: secrets.token_hex(8)
     #: ≥ 256 bits of randomness for API key secrets.

@@ -34,7 +34,7 @@ class IndexKey:
 class Record(BaseModel):
     """Base of everything stored in the metadata table."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     #: stored as the item's `kind` attribute; also a guard when reading.
     KIND: ClassVar[str] = "record"

@@ -113,3 +113,19 @@ def test_submit_checks_the_stored_checksum(deps, pub):
     s3.put_object(Bucket=ARTIFACTS, Key=key.format("1.2.0"), Body=body, ChecksumAlgorithm="CRC32")
     with pytest.raises(ArtifactNotVerified, match="without a SHA-256"):
         governance.submit(deps, pub, "churn", "1.2.0")
+
+
+def test_wiring_flushes_the_stages_authorizer_cache(control_plane_env, monkeypatch):
+    from functions.adapters import wiring
+
+    calls = []
+    client = boto3.client("apigateway")
+    client.meta.events.register(
+        "provide-client-params.api-gateway.FlushStageAuthorizersCache", lambda params, **_: calls.append(dict(params))
+    )
+    monkeypatch.setenv("MODELPORT_REST_API_ID", "abc123")
+    monkeypatch.setenv("MODELPORT_API_STAGE_NAME", "dev")
+    wiring.reset()
+    deps = wiring.build_deps(wiring.settings(), lambda service: client if service == "apigateway" else wiring.client(service))
+    deps.authorizer_cache.flush()  # moto answers 404 for an unknown API: logged, not raised
+    assert calls and calls[0]["restApiId"] == "abc123" and calls[0]["stageName"] == "dev"

@@ -7,6 +7,7 @@ import uuid
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from functions.adapters.dynamodb import DynamoStore
 from functions.adapters.s3 import S3Artifacts
@@ -19,10 +20,13 @@ from tests.unit.conftest import ctx_for
 
 
 @pytest.fixture
-def server_deps(moto_server):
+def server_deps(serial_moto_server):
     suffix = uuid.uuid4().hex[:8]
-    dynamodb = boto3.client("dynamodb", endpoint_url=moto_server)
-    s3 = boto3.client("s3", endpoint_url=moto_server)
+    # moto ignores ClientRequestToken, so an SDK retry after a timeout would run a
+    # transaction twice; give the single-threaded server time instead of retrying.
+    patient = Config(read_timeout=600, retries={"total_max_attempts": 1})
+    dynamodb = boto3.client("dynamodb", endpoint_url=serial_moto_server, config=patient)
+    s3 = boto3.client("s3", endpoint_url=serial_moto_server)
     from functions.adapters import schema
 
     table, audit, bucket = f"meta-{suffix}", f"audit-{suffix}", f"artifacts-{suffix}"
@@ -70,7 +74,7 @@ def test_fifty_concurrent_publishers(server_deps):
     for t in threads:
         t.join(timeout=120)
     assert not errors, errors
-    assert len(conflicts) == 15 and all("already exists" in c for c in conflicts)
+    assert len(conflicts) == 15 and all("already exists" in c for c in conflicts), (sorted(results), conflicts)
     assert len(results) == len(set(results)) == 35
     expected = {f"0.1.{k}" for k in range(15)} | {f"{m}.0.0" for m in range(1, 21)}
     assert set(results) == expected

@@ -134,3 +134,24 @@ def test_platform_head_starts_empty(deps):
     record, head = deps.store.read_head("platform", PLATFORM_HEAD_KEY, PlatformHead)
     assert record is None and head.seq == 0
     assert auditing.verify(deps, ctx_for("admin"), "platform").ok
+
+
+def test_revoking_a_key_and_moving_an_alias_flush_the_authorizer_cache(admin, publisher):
+    from functions.core import governance
+    from tests.unit.fakes import make_deps
+
+    flushes = []
+
+    class Cache:
+        def flush(self):
+            flushes.append(len(flushes))
+
+    deps = make_deps(authorizer_cache=Cache())
+    created = apikeys.create_key(deps, admin, NewKey(owner="x", roles=["consumer"]))
+    assert flushes == []
+    apikeys.revoke_key(deps, admin, created.info.key_id)
+    assert flushes == [0]
+    registry.create_model(deps, publisher, NewModel(name="m", owner="o", framework="onnx"))
+    registry.publish_version(deps, publisher, "m", NewVersion(version="1.0.0", sha256="ab" * 32, size=1))
+    governance.set_alias(deps, publisher, "m", "staging", "1.0.0")
+    assert flushes == [0, 1]
