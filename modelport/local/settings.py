@@ -52,5 +52,7 @@ class LocalSettings(BaseSettings):
     rollback_min_invocations: int = Field(default=5, ge=1)
     #: interval of alarm and error-rate checks during a baking period.
     bake_check_s: float = Field(default=1.0, gt=0)
+    #: interval of the check that replaces endpoint instances whose process exited.
+    supervise_interval_s: float = Field(default=5.0, gt=0)
     #: interval of the target-tracking autoscaler (SageMakerVariantInvocationsPerInstance).
     autoscale_interval_s: float = Field(default=60.0, gt=0)

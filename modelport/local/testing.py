@@ -97,6 +97,7 @@ def settings_for(state_dir: Path, **overrides: Any) -> LocalSettings:
         "health_timeout_s": 30.0,
         "health_poll_s": 0.05,
         "bake_check_s": 10.0,
+        "supervise_interval_s": 0.5,
     }
     values.update(overrides)
     return LocalSettings(**values)

@@ -82,6 +82,22 @@ class Endpoints:
 
         threading.Thread(target=work, name=f"sagemaker-delete-{name}", daemon=True).start()
 
+    def heal(self) -> list[str]:
+        """Replace instances whose process exited, as SageMaker replaces failed instances;
+        returns the endpoints being healed."""
+        healing = []
+        with self._lock:
+            runtimes = list(self._runtimes.values())
+        for runtime in runtimes:
+            fleets = runtime.blue
+            if fleets is None or all(i.alive for f in fleets.fleets.values() for i in f.instances):
+                continue
+            if not self.begin(runtime.name, "Updating"):
+                continue
+            healing.append(runtime.name)
+            self._spawn(runtime, lambda r=runtime, fs=fleets: self._heal(r, fs))
+        return healing
+
     def begin(self, name: str, status: str) -> bool:
         """Move an InService endpoint to `status` atomically; False when it is not InService."""
         with self._store.lock:
@@ -236,6 +252,27 @@ class Endpoints:
             runtime.name, "InService", FailureReason=reason,
             ProductionVariants=self._variants(fleets, config, models),
         )
+
+    def _heal(self, runtime: EndpointRuntime, fleets: FleetSet) -> None:
+        record = self._store.get("endpoints", runtime.name) or {}
+        config, models = self._config(fleets.config_name, record)
+        reason = None
+        for fleet in fleets.fleets.values():
+            dead = [i for i in fleet.instances if not i.alive]
+            if not dead:
+                continue
+            count = len(fleet.instances)
+            fleet.instances = [i for i in fleet.instances if i.alive]
+            stop_instances(dead)
+            log.warning("local SageMaker: %s lost %d instance(s) of %s; replacing them",
+                        runtime.name, len(dead), fleet.variant_name)
+            try:
+                self._provisioner.grow(runtime.name, fleets.config_name, fleet,
+                                       models[fleet.model_name], count, runtime.cancel)
+            except ProvisionError as exc:
+                reason = f"Replacing failed instances of {fleet.variant_name} failed: {exc}"
+        self._status(runtime.name, "InService", FailureReason=reason,
+                     ProductionVariants=self._variants(fleets, config, models))
 
     # -- records --------------------------------------------------------------------------
     def _config(self, config_name: str, record: dict | None = None) -> tuple[dict, dict[str, dict]]:

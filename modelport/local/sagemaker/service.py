@@ -65,6 +65,7 @@ class LocalSageMaker:
         self.app = SageMakerApp(self.control.operations(), self.invoke)
         self._stop = threading.Event()
         self._autoscaling: threading.Thread | None = None
+        self._supervisor: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> LocalSageMaker:
@@ -77,13 +78,24 @@ class LocalSageMaker:
             name="sagemaker-autoscaler", daemon=True,
         )
         self._autoscaling.start()
+        self._supervisor = threading.Thread(target=self._supervise, name="sagemaker-supervisor",
+                                            daemon=True)
+        self._supervisor.start()
         return self
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(self.settings.supervise_interval_s):
+            try:
+                self.endpoints.heal()
+            except Exception:
+                log.exception("local SageMaker: replacing failed instances failed")
 
     def stop(self) -> None:
         """Stop every process; records stay as they are, so a start brings them back."""
         self._stop.set()
-        if self._autoscaling is not None:
-            self._autoscaling.join(timeout=10)
+        for thread in (self._autoscaling, self._supervisor):
+            if thread is not None:
+                thread.join(timeout=10)
         self.training.stop_all()
         self.endpoints.stop_all()
 

@@ -141,3 +141,22 @@ def test_a_restart_does_not_need_the_deployed_config_and_model_to_still_exist(
     assert wait_endpoint(sm, f"orphan-{unique}")["EndpointStatus"] == "InService"
     assert predict(runtime, f"orphan-{unique}", [[1]]) == [4.0]
     assert "LocalDeployment" not in sm.describe_endpoint(EndpointName=f"orphan-{unique}")
+
+
+def test_an_instance_whose_process_dies_is_replaced(cloud, sm, runtime, endpoints, model, unique):
+    name = f"heal-{unique}"
+    endpoints(name, model("heal", offset=1, count=2))
+    victim, survivor = instances(cloud, name)
+    victim.process.kill()
+    victim.process.wait()
+    assert [predict(runtime, name, [[1]])[0] for _ in range(3)] == [2.0] * 3  # the survivor serves
+
+    def replaced():
+        now = instances(cloud, name)
+        described = sm.describe_endpoint(EndpointName=name)
+        return (len(now) == 2 and all(i.alive for i in now) and victim not in now
+                and described["EndpointStatus"] == "InService")
+
+    wait_for(replaced, 30, what="a replacement instance")
+    assert survivor in instances(cloud, name)
+    assert sm.describe_endpoint(EndpointName=name)["ProductionVariants"][0]["CurrentInstanceCount"] == 2
