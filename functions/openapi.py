@@ -58,7 +58,7 @@ def document() -> dict[str, Any]:
     for defs_name, definition in schemas["ErrorResponse"].pop("$defs", {}).items():
         schemas.setdefault(defs_name, definition)
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
-    for path, operations in doc["paths"].items():
+    for operations in doc["paths"].values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # validation errors are 400s here (functions.adapters.http)

@@ -117,7 +117,7 @@ def artifact() -> bytes:
 
 def put(upload: dict[str, Any], data: bytes) -> int:
     request = urllib.request.Request(upload["url"], data=data, method="PUT", headers=upload["headers"])
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback moto only
+    with urllib.request.urlopen(request, timeout=30) as response:
         return response.status
 
 

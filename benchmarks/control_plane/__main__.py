@@ -20,14 +20,14 @@ def main() -> None:
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
     }.items():  # fmt: skip
         os.environ.setdefault(name, value)
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
     from benchmarks.control_plane import imports, requests
     from functions.adapters.schema import create_tables
     from functions.core.apikeys import hash_secret
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

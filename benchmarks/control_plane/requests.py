@@ -48,12 +48,16 @@ def seed_versions(client, table: str, model: str, count: int) -> None:
     records = []
     for i in range(count):
         number = SemVer(1 + i // 1000, (i // 10) % 100, i % 10)
+        artifact = Artifact(uri=f"s3://b/models/{model}/{number}/model.tar.gz", sha256=SHA, size=1)
         records.append(
             ModelVersion(
-                model=model, version=str(number),
-                artifact=Artifact(uri=f"s3://b/models/{model}/{number}/model.tar.gz", sha256=SHA, size=1),
-                framework="onnx", created_at=now, created_by="seed",
-            )  # fmt: skip
+                model=model,
+                version=str(number),
+                artifact=artifact,
+                framework="onnx",
+                created_at=now,
+                created_by="seed",
+            )
         )
     for start in range(0, len(records), 25):
         batch = [{"PutRequest": {"Item": _item(r)}} for r in records[start : start + 25]]
@@ -66,6 +70,23 @@ def seed_versions(client, table: str, model: str, count: int) -> None:
     item = _item(updated)
     item["chain_seq"], item["chain_hash"] = head["chain_seq"], head["chain_hash"]
     client.put_item(TableName=table, Item=item)
+
+
+def _operations(deps: Deps, ctx: Context, name: str, middle: str) -> dict:
+    return {
+        "resolve_exact": lambda: registry.resolve(deps, ctx, name, middle),
+        "resolve_partial": lambda: registry.resolve(deps, ctx, name, "1.x"),
+        "resolve_latest": lambda: registry.resolve(deps, ctx, name, "latest"),
+        "resolve_alias": lambda: registry.resolve(deps, ctx, name, "staging"),
+        "list_versions_page": lambda: registry.list_versions(deps, ctx, name, limit=50),
+        "list_models_page": lambda: registry.list_models(deps, ctx, limit=50),
+        "publish_bump": lambda: registry.publish_version(deps, ctx, name, NewVersion(bump="patch", sha256=SHA, size=1)),
+        "publish_explicit": lambda: registry.publish_version(
+            deps, ctx, name, NewVersion(version="99.0.0", sha256=SHA, size=1)
+        ),
+        "route_inference_alias": lambda: serving.route_inference(deps, ctx, name, "staging"),
+        "route_inference_spec": lambda: serving.route_inference(deps, ctx, name, middle),
+    }
 
 
 def run(endpoint: str, table: str, audit: str, bucket: str) -> list[tuple[str, object]]:
@@ -83,20 +104,7 @@ def run(endpoint: str, table: str, audit: str, bucket: str) -> list[tuple[str, o
         seed_versions(client, table, name, count)
         middle = str(SemVer(1, 0, 5))
         governance.set_alias(deps, system, name, "staging", middle, endpoint=f"mp-bench-{name}-staging")
-        operations = {
-            "resolve_exact": lambda: registry.resolve(deps, ctx, name, middle),
-            "resolve_partial": lambda: registry.resolve(deps, ctx, name, "1.x"),
-            "resolve_latest": lambda: registry.resolve(deps, ctx, name, "latest"),
-            "resolve_alias": lambda: registry.resolve(deps, ctx, name, "staging"),
-            "list_versions_page": lambda: registry.list_versions(deps, ctx, name, limit=50),
-            "list_models_page": lambda: registry.list_models(deps, ctx, limit=50),
-            "publish_bump": lambda: registry.publish_version(deps, ctx, name, NewVersion(bump="patch", sha256=SHA, size=1)),
-            "publish_explicit": lambda: registry.publish_version(
-                deps, ctx, name, NewVersion(version="99.0.0", sha256=SHA, size=1)
-            ),
-            "route_inference_alias": lambda: serving.route_inference(deps, ctx, name, "staging"),
-            "route_inference_spec": lambda: serving.route_inference(deps, ctx, name, middle),
-        }
+        operations = _operations(deps, ctx, name, middle)
         for label, action in operations.items():
             calls = counter.measure(action)
             for operation, n in sorted(calls.items()):

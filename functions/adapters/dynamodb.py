@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from functions.adapters.schema import LIST_INDEX, PK, SK
 from functions.core.audit import GENESIS, AuditEvent, ChainHead
 from functions.core.errors import ConcurrentModification, DomainError, InvalidInput
-from functions.core.mutations import Delete, Put, UnitOfWork
+from functions.core.mutations import Delete, UnitOfWork
 from functions.core.records import ItemKey, Page, Record
 
 R = TypeVar("R", bound=Record)

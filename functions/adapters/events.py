@@ -27,5 +27,5 @@ class EventBridgePublisher:
                     }
                 ]
             )
-        except Exception:  # noqa: BLE001 - logged, never raised (see above)
+        except Exception:
             logger.exception("could not publish %s", detail_type)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from functions.core.errors import IdempotencyConflict, InvalidInput
@@ -20,7 +20,7 @@ HEADER = "idempotency-key"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _idempotent(function: str) -> tuple[Callable[..., Any], Any]:
     """The Powertools-wrapped runner for one Lambda, built on first use (imports boto3)."""
     from aws_lambda_powertools.utilities.idempotency import (

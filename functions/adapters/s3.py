@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import tarfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel

@@ -8,7 +8,7 @@ invocations reuse the clients.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def settings() -> ControlPlaneSettings:
     return ControlPlaneSettings()  # type: ignore[call-arg] - filled from the environment
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     """One boto3 client per service; endpoints come from `AWS_ENDPOINT_URL*` (local mode)."""
     import boto3
@@ -73,7 +73,7 @@ class FlushAuthorizers:
     def flush(self) -> None:
         try:
             self._clients("apigateway").flush_stage_authorizers_cache(restApiId=self._api, stageName=self._stage)
-        except Exception:  # noqa: BLE001 - logged, never raised (see above)
+        except Exception:
             logging.getLogger(__name__).exception("could not flush the authorizer cache")
 
 

@@ -30,19 +30,24 @@ from functions.core.ports import Context
 logger = Logger(service="authorizer")
 
 
+class Unauthorized(Exception):
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return authorize(event)
 
 
 def authorize(event: dict[str, Any]) -> dict[str, Any]:
-    """The authorizer's answer for one REQUEST event; raises Exception("Unauthorized") for 401."""
+    """The authorizer's answer for one REQUEST event; raises `Unauthorized` for a 401."""
     deps = wiring.deps()
     try:
         principal = apikeys.authenticate(deps, _header(event.get("headers"), "authorization"))
     except Unauthenticated as refused:
         logger.info("unauthenticated", extra={"reason": refused.message})
-        raise Exception("Unauthorized") from None  # API Gateway's contract for a 401
+        raise Unauthorized from None
     resource = stage_resource(event["methodArn"])
     context = identity_context(principal)
     route = routes.find(event.get("httpMethod", ""), event.get("resource", ""))

@@ -20,7 +20,13 @@ from functions.core.errors import Conflict, InvalidTransition, KeyNotFound, Unau
 from functions.core.models import ApiKey, ApiKeyInfo, NewKey, Principal, system_actor
 from functions.core.mutations import Put, change, commit
 from functions.core.ports import Context, Deps
-from functions.core.records import KEYS_INDEX_PK, PLATFORM_CHAIN, PLATFORM_HEAD_KEY, Page, PlatformHead
+from functions.core.records import (
+    KEYS_INDEX_PK,
+    PLATFORM_CHAIN,
+    PLATFORM_HEAD_KEY,
+    Page,
+    PlatformHead,
+)
 
 TOKEN_RE = re.compile(r"^mp_([0-9a-f]{16})_([A-Za-z0-9_-]{43,128})$")
 KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")

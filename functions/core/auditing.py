@@ -7,7 +7,13 @@ from functions.core.audit import AuditEvent, ChainHead, VerifyResult, verify_cha
 from functions.core.errors import ModelNotFound
 from functions.core.models import Model, Principal
 from functions.core.ports import Context, Deps
-from functions.core.records import MODELS_INDEX_PK, PLATFORM_CHAIN, PLATFORM_HEAD_KEY, Page, PlatformHead
+from functions.core.records import (
+    MODELS_INDEX_PK,
+    PLATFORM_CHAIN,
+    PLATFORM_HEAD_KEY,
+    Page,
+    PlatformHead,
+)
 
 
 def _require_chain(actor: Principal, chain: str) -> None:

@@ -15,7 +15,14 @@ from functions.core.errors import (
     VersionNotFound,
     VersionNotServable,
 )
-from functions.core.models import TRANSITIONS, Alias, Model, ModelVersion, StatusChange, VersionStatus
+from functions.core.models import (
+    TRANSITIONS,
+    Alias,
+    Model,
+    ModelVersion,
+    StatusChange,
+    VersionStatus,
+)
 from functions.core.mutations import Put, change, commit
 from functions.core.ports import Context, Deps
 from functions.core.records import ALIAS_PREFIX, Page, model_pk

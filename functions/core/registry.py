@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from functions.core import access
+from functions.core.audit import ChainHead
 from functions.core.errors import (
     AliasNotFound,
     Forbidden,
@@ -23,7 +24,6 @@ from functions.core.models import (
     StatusChange,
     VersionStatus,
 )
-from functions.core.audit import ChainHead
 from functions.core.mutations import Put, change, commit
 from functions.core.ports import Context, Deps, Upload
 from functions.core.records import MODELS_INDEX_PK, VERSION_PREFIX, Page, model_pk

@@ -9,9 +9,9 @@ suffixes are not supported: a published version is a release.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Iterable
 
 from functions.core.errors import InvalidInput
 

@@ -147,16 +147,16 @@ class RecordingEvents:
 def make_deps(**overrides) -> Deps:
     ids = count(1)
     store = overrides.pop("store", None) or MemoryStore()
-    defaults = dict(
-        store=store,
-        audit=store,
-        artifacts=MemoryArtifacts(),
-        events=RecordingEvents(),
-        clock=ManualClock(),
-        new_id=lambda: f"{next(ids):016x}",
-        new_secret=lambda: "s" * 43,
-        sleep=lambda _s: None,
-        jitter=lambda: 0.5,
-    )
+    defaults = {
+        "store": store,
+        "audit": store,
+        "artifacts": MemoryArtifacts(),
+        "events": RecordingEvents(),
+        "clock": ManualClock(),
+        "new_id": lambda: f"{next(ids):016x}",
+        "new_secret": lambda: "s" * 43,
+        "sleep": lambda _s: None,
+        "jitter": lambda: 0.5,
+    }
     defaults.update(overrides)
     return Deps(**defaults)

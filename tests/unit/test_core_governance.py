@@ -13,9 +13,8 @@ from functions.core.errors import (
     VersionNotFound,
     VersionNotServable,
 )
-from functions.core.models import ModelCard, ModelPolicy, NewModel, NewVersion
+from functions.core.models import ModelCard, ModelPolicy, NewModel, NewVersion, VersionStatus
 from functions.core.ports import StoredObject
-from functions.core.models import VersionStatus
 from tests.unit.conftest import ctx_for
 
 SHA = "cd" * 32
