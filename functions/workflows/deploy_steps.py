@@ -35,10 +35,9 @@ def _mark(env: DeployEnv, state: dict[str, Any], step: str) -> None:
     deployments.record_step(env.deps, _ctx(state), state["model"], state["deployment_id"], step)
 
 
-def validate(state: dict[str, Any]) -> dict[str, Any]:
+def validate(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     """Version exists and its artifact is verified, approval where the alias needs it, the
     instance type is allowed and an image serves it, the endpoint is not busy → the plan."""
-    env = deploy_env()
     _mark(env, state, "validate")
     deps, name = env.deps, state["model"]
     deployment = require_deployment(deps, name, state["deployment_id"], consistent=True)
@@ -60,10 +59,9 @@ def validate(state: dict[str, Any]) -> dict[str, Any]:
     return plan
 
 
-def prepare_rollout(state: dict[str, Any]) -> dict[str, Any]:
+def prepare_rollout(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     """The endpoint's rollback alarms and DeploymentConfig; autoscaling off when the update
     changes the instance type (SageMaker refuses that update of an autoscaled variant)."""
-    env = deploy_env()
     _mark(env, state, "prepare_rollout")
     plan = state["plan"]
     settings = EndpointSettings.model_validate(state["settings"])
@@ -78,9 +76,8 @@ def prepare_rollout(state: dict[str, Any]) -> dict[str, Any]:
     return {"alarms": alarms, "deployment_config": settings.deployment_config(alarms), "scaling_removed": removed}
 
 
-def check_endpoint(state: dict[str, Any]) -> dict[str, Any]:
+def check_endpoint(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     """One Describe poll: ready, not yet, or a named failure (Catch → MarkFailed)."""
-    env = deploy_env()
     _mark(env, state, "wait_endpoint")
     plan = state["plan"]
     polls = int((state.get("endpoint_status") or {}).get("polls", 0)) + 1
@@ -102,9 +99,8 @@ def check_endpoint(state: dict[str, Any]) -> dict[str, Any]:
     raise EndpointFailed(f"endpoint {plan['endpoint']} is {status}: {reason}")
 
 
-def autoscaling(state: dict[str, Any]) -> dict[str, Any]:
+def autoscaling(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     """Scalable target [min, max] and target tracking on SageMakerVariantInvocationsPerInstance."""
-    env = deploy_env()
     _mark(env, state, "autoscaling")
     settings = EndpointSettings.model_validate(state["settings"])
     scaling = Scaling(min_instances=settings.min_instances, max_instances=settings.max_instances,
@@ -113,18 +109,16 @@ def autoscaling(state: dict[str, Any]) -> dict[str, Any]:
     return scaling.model_dump()
 
 
-def move_alias(state: dict[str, Any]) -> dict[str, Any]:
+def move_alias(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     """Point the alias at the version and record the endpoint on it (audited)."""
-    env = deploy_env()
     _mark(env, state, "move_alias")
     alias = governance.set_alias(env.deps, _ctx(state), state["model"], state["alias"], state["version"],
                                  endpoint=state["plan"]["endpoint"])
     return {"alias": alias.alias, "version": alias.version, "endpoint": alias.endpoint}
 
 
-def flush_cache(state: dict[str, Any]) -> dict[str, Any]:
+def flush_cache(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     """Flush the API's authorizer cache, so routing follows the alias at once."""
-    env = deploy_env()
     _mark(env, state, "flush_cache")
     if env.cache is None:
         return {"flushed": False, "reason": "no API is configured (MODELPORT_REST_API_ID)"}
@@ -132,9 +126,8 @@ def flush_cache(state: dict[str, Any]) -> dict[str, Any]:
     return {"flushed": True}
 
 
-def finish(state: dict[str, Any]) -> dict[str, Any]:
+def finish(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     """Record the deployment succeeded (audited; `Deployment Succeeded`)."""
-    env = deploy_env()
     notes = []
     if state.get("flush_error"):
         _, cause = steps.failure({"error": state["flush_error"]})
@@ -143,10 +136,9 @@ def finish(state: dict[str, Any]) -> dict[str, Any]:
     return {"status": done.status.value}
 
 
-def mark_failed(state: dict[str, Any]) -> dict[str, Any]:
+def mark_failed(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     """Record the failure and its cause (audited; `Deployment Failed`) after putting back
     what this deployment changed: the alias never moved, so the previous version serves."""
-    env = deploy_env()
     error, cause = steps.failure(state)
     notes = _undo(env, state)
     ctx, name, deployment_id = _ctx(state), state["model"], state["deployment_id"]
@@ -205,4 +197,4 @@ STEPS = {
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.run(STEPS, event, logger)
+    return steps.run(STEPS, event, logger, deploy_env)

@@ -50,9 +50,8 @@ def job_name(stage: str, model: str, retrain_id: str) -> str:
     return f"{f'mp-{stage}-{model}'[:50].rstrip('-')}-{digest}"
 
 
-def train(state: dict[str, Any]) -> dict[str, Any]:
+def train(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     """The training job request from the model's training spec (`$.job`)."""
-    env = retrain_env()
     settings, name = env.settings, state["model"]
     model = require_model(env.deps, name, consistent=True)
     spec = model.training
@@ -76,9 +75,8 @@ def train(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def check_training(state: dict[str, Any]) -> dict[str, Any]:
+def check_training(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     """One Describe poll: done (with the output's URI), not yet, or TrainingFailed/TimedOut."""
-    env = retrain_env()
     _mark(env, state, "wait_training")
     job = state["job"]
     polls = int((state.get("training") or {}).get("polls", 0)) + 1
@@ -94,9 +92,8 @@ def check_training(state: dict[str, Any]) -> dict[str, Any]:
     return {"done": False, "polls": polls, "status": status}
 
 
-def evaluate(state: dict[str, Any]) -> dict[str, Any]:
+def evaluate(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     """Read metrics.json (and modelport.json) from the output; compare with production."""
-    env = retrain_env()
     _mark(env, state, "evaluate")
     uri = state["training"]["artifacts"]
     try:
@@ -121,16 +118,14 @@ def evaluate(state: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def reject(state: dict[str, Any]) -> dict[str, Any]:
-    env = retrain_env()
+def reject(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     done = retraining.finish(env.deps, _ctx(state), state["model"], state["retrain_id"],
                              RetrainOutcome.rejected_by_evaluation)
     return {"outcome": done.outcome.value if done.outcome else None}
 
 
-def register(state: dict[str, Any]) -> dict[str, Any]:
+def register(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     """Publish the candidate (patch bump, lineage) and copy its artifact into place, verified."""
-    env = retrain_env()
     _mark(env, state, "register")
     found = state["evaluation"]
     retrain = require_retrain(env.deps, state["model"], state["retrain_id"], consistent=True)
@@ -149,9 +144,8 @@ def register(state: dict[str, Any]) -> dict[str, Any]:
     return {"version": version.version, "artifact": version.artifact.uri}
 
 
-def finish(state: dict[str, Any]) -> dict[str, Any]:
+def finish(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     """Apply the model's policy to the new version, then record the outcome."""
-    env = retrain_env()
     _mark(env, state, "finish")
     name, version = state["model"], state["registered"]["version"]
     model = require_model(env.deps, name, consistent=True)
@@ -191,8 +185,7 @@ def _default_settings(allowed: tuple[str, ...]) -> EndpointSettings:
     return EndpointSettings(instance_type=(cpu or list(allowed))[0])
 
 
-def mark_failed(state: dict[str, Any]) -> dict[str, Any]:
-    env = retrain_env()
+def mark_failed(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     error, cause = steps.failure(state)
     fields: dict[str, Any] = {"error": error, "cause": cause}
     if state.get("failed_step"):
@@ -231,4 +224,4 @@ STEPS = {
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.run(STEPS, event, logger)
+    return steps.run(STEPS, event, logger, retrain_env)

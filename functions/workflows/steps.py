@@ -18,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-Step = Callable[[dict[str, Any]], dict[str, Any] | None]
+Step = Callable[[dict[str, Any], Any], dict[str, Any] | None]
 
 _THROTTLING = frozenset({
     "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
@@ -43,8 +43,9 @@ class UnknownStep(Exception):
     """The Task named a step this Lambda does not have (a definition/handler mismatch)."""
 
 
-def run(steps: Mapping[str, Step], event: dict[str, Any], logger: Logger) -> dict[str, Any]:
-    """Run `event["step"]` on `event["input"]`, translating transient AWS errors."""
+def run(steps: Mapping[str, Step], event: dict[str, Any], logger: Logger, env: Callable[[], Any]) -> dict[str, Any]:
+    """Run `event["step"]` on `event["input"]` with the Lambda's adapters (`env()`),
+    translating transient AWS errors."""
     name = event.get("step")
     step = steps.get(name) if isinstance(name, str) else None
     if step is None:
@@ -53,7 +54,7 @@ def run(steps: Mapping[str, Step], event: dict[str, Any], logger: Logger) -> dic
     logger.append_keys(step=name, model=state.get("model"),
                        run=state.get("deployment_id") or state.get("retrain_id"))
     try:
-        return step(state) or {}
+        return step(state, env()) or {}
     except ClientError as error:
         raise translate(error) from error
     except (ConnectionError, HTTPClientError) as error:
