@@ -36,7 +36,7 @@ def sha256_hex(text: str) -> str:
 class AuditEvent(BaseModel):
     """One link of a chain."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     chain: str
     seq: int
@@ -103,6 +103,8 @@ def next_event(
 
 
 class VerifyResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     chain: str
     ok: bool
     events: int

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from functions.core.audit import AuditEvent, ChainHead
 from functions.core.models import Principal
@@ -73,6 +73,8 @@ class AuditLog(Protocol):
 class Upload(BaseModel):
     """A presigned upload: send exactly these headers with a PUT of the artifact."""
 
+    model_config = ConfigDict(defer_build=True)
+
     url: str
     method: str = "PUT"
     headers: dict[str, str]
@@ -81,6 +83,8 @@ class Upload(BaseModel):
 
 class StoredObject(BaseModel):
     """What the object store reports about an uploaded artifact."""
+
+    model_config = ConfigDict(defer_build=True)
 
     sha256: str | None
     size: int
