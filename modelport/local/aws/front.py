@@ -6,11 +6,12 @@ Routing, in order:
 * SageMaker control plane (`X-Amz-Target: SageMaker.*`) and runtime
   (`POST /endpoints/<name>/invocations`) → the local SageMaker, when one is attached;
 * API Gateway `FlushStageAuthorizersCache` → the callback the local gateway registered;
-* everything else → moto's server application, with two fixes on the way: a
-  `StartExecution` without a name gets a UUID, and an S3 `PutObject` is checked against
-  its declared checksum (`modelport.local.aws.s3_checksums`). Application Auto Scaling stays moto's (its
-  shapes and validation are right); the front tells the local SageMaker after a change
-  to a `sagemaker` scalable target or policy, so it can apply the new bounds at once.
+* everything else → moto's server application, with fixes on the way: the first Step
+  Functions request loads `sfn_compat`, a `StartExecution` without a name gets a UUID,
+  and an S3 `PutObject` is checked against its declared checksum (`s3_checksums`).
+  Application Auto Scaling stays moto's (its shapes and validation are right); the front
+  tells the local SageMaker after a change to a `sagemaker` scalable target or policy, so
+  it applies the new bounds at once.
 """
 
 from __future__ import annotations
