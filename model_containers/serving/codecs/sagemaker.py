@@ -126,5 +126,8 @@ def encode(pred: Prediction, accept: str) -> bytes:
         writer.writerows(arr.reshape(len(arr), -1).tolist() if arr.ndim else [[arr.item()]])
         return out.getvalue().encode()
     buf = io.BytesIO()
-    np.save(buf, np.asarray(pred), allow_pickle=False)
+    try:
+        np.save(buf, np.asarray(pred), allow_pickle=False)
+    except ValueError:  # object arrays (strings) would need pickle
+        raise NotAcceptable("these predictions cannot be written as .npy; ask for JSON or CSV") from None
     return buf.getvalue()
