@@ -20,17 +20,15 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core import access
-from functions.core.errors import Conflict, MetricsMissing, ModelNotFound, RetrainNotFound
-from functions.core.governance import PRODUCTION
+from functions.core.errors import Conflict, ModelNotFound, RetrainNotFound
+from functions.core.evaluation import Evaluation, evaluate, production_version  # noqa: F401 - re-exported
 from functions.core.models import (
     MODEL_NAME_RE,
     SHA256_RE,
-    Alias,
     Framework,
     Lineage,
     Model,
     ModelCard,
-    ModelPolicy,
     ModelVersion,
     NewVersion,
     Signature,
@@ -83,19 +81,6 @@ class Dataset(BaseModel):
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
-
-
-class Evaluation(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    metric: str
-    direction: str
-    min_improvement: float
-    candidate: float
-    baseline: float | None = None
-    baseline_version: str | None = None
-    accepted: bool
-    reason: str
 
 
 class StepMark(BaseModel):
@@ -308,41 +293,6 @@ def finished_detail(r: Retrain) -> dict[str, Any]:
 
 
 # --- evaluation and registration ------------------------------------------------------------
-
-
-def production_version(deps: Deps, name: str) -> ModelVersion | None:
-    alias = deps.store.get(Alias.key_for(name, PRODUCTION), Alias, consistent=True)
-    if alias is None:
-        return None
-    return find_version(deps, name, VersionSpec.parse(alias.version), consistent=True)
-
-
-def evaluate(policy: ModelPolicy, candidate: dict[str, float], baseline: ModelVersion | None) -> Evaluation:
-    """Compare the candidate with production on the policy's metric.
-
-    Accepted when there is no production version (or it lacks the metric), or when the
-    candidate improves on it by more than zero and at least `min_improvement`.
-    """
-    metric, direction = policy.metric, policy.metric_direction
-    if metric not in candidate:
-        have = ", ".join(sorted(candidate)) or "none"
-        raise MetricsMissing(f"the training output reports no {metric!r} (it reports: {have})")
-    value = float(candidate[metric])
-    base = {"metric": metric, "direction": direction, "min_improvement": policy.min_improvement, "candidate": value}
-    if baseline is None:
-        return Evaluation(**base, accepted=True, reason="no production version to compare with")
-    if metric not in baseline.metrics:
-        return Evaluation(**base, baseline_version=baseline.version, accepted=True,
-                          reason=f"production {baseline.version} has no {metric!r} metric")
-    reference = float(baseline.metrics[metric])
-    gain = value - reference if direction == "maximize" else reference - value
-    accepted = gain > 0 and gain >= policy.min_improvement
-    verdict = "improves on" if accepted else "does not improve enough on"
-    return Evaluation(
-        **base, baseline=reference, baseline_version=baseline.version, accepted=accepted,
-        reason=(f"{metric} {value:.6g} {verdict} production {baseline.version} ({reference:.6g}; "
-                f"{direction}, minimum improvement {policy.min_improvement:g})"),
-    )
 
 
 def register_candidate(

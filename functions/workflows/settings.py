@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
 from functions.adapters.settings import ControlPlaneSettings
-from functions.core.deployments import ImageCatalog, StageRules
+from functions.core.stages import ImageCatalog, StageRules
 
 _INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 

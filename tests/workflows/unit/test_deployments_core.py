@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions.core import auditing, deployments, governance, registry
-from functions.core.deployments import (
-    DeploymentStatus,
-    ImageCatalog,
-    ImageRef,
-    NewDeployment,
-    StageRules,
-    workflow_context,
-)
+from functions.core.deployments import DeploymentStatus, NewDeployment, workflow_context
 from functions.core.endpoints import EndpointSettings
 from functions.core.errors import (
     ApprovalRequired,
@@ -26,6 +19,7 @@ from functions.core.errors import (
 from functions.core.models import ModelCard, NewVersion
 from functions.core.ports import StoredObject
 from functions.core.semver import VersionSpec
+from functions.core.stages import ImageCatalog, ImageRef, StageRules
 from tests.unit.conftest import ctx_for
 
 RULES = StageRules(
