@@ -65,6 +65,13 @@ def banner(platform: Any) -> None:
     console.print("Ctrl-C stops everything.")
 
 
+def _announce_workflows(platform: Any) -> None:
+    if platform.wait_for_workflows():
+        console.print(f"[green]workflows ready[/green] (deploy and retrain state machines, {platform.workflows_ready_s:.1f} s)")
+    else:
+        console.print("[red]the workflows could not be created; see the log above[/red]")
+
+
 @command(local, "up")
 def up(state_dir: StateDirOpt = None, port: PortOpt = None, aws_port: AwsPortOpt = None,
        authorizer_ttl: Annotated[float | None, typer.Option(help="authorizer cache TTL in seconds")] = None,
@@ -79,6 +86,7 @@ def up(state_dir: StateDirOpt = None, port: PortOpt = None, aws_port: AwsPortOpt
                         "ready_s": round(platform.ready_s, 3)})
         else:
             banner(platform)
+            threading.Thread(target=_announce_workflows, args=(platform,), daemon=True).start()
         wait_for_interrupt()
     finally:
         platform.stop()

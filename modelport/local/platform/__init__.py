@@ -9,11 +9,8 @@ definitions → the admin key → the SQS event source of the retrain trigger �
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import os
-import sys
 import threading
 import time
 import warnings
@@ -24,6 +21,13 @@ from typing import Any, Self
 from modelport.local.cloud import LocalCloud
 from modelport.local.platform import resources
 from modelport.local.platform.adminkey import ensure_admin_key
+from modelport.local.platform.handlers import (
+    WorkflowGate,
+    exists,
+    lazy_handler,
+    reset_handler_caches,
+    warm_handlers,
+)
 from modelport.local.platform.lock import StateDirLocked, StateLock
 from modelport.local.platform.settings import PlatformSettings
 from modelport.local.statefiles import write_json_atomic
@@ -35,66 +39,6 @@ __all__ = ["Platform", "PlatformSettings", "StateDirLocked"]
 #: Powertools inside in-process handlers: quiet logs, no EMF lines on stdout.
 _QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
           "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false"}
-
-
-#: Handler modules are imported one at a time: Powertools' packages import each other in
-#: cycles that two threads importing at once can catch half-initialised.
-_IMPORTS = threading.Lock()
-
-
-def lazy_handler(spec: str) -> Callable[[Any, Any], Any]:
-    """A handler imported on its first call (keeps start-up fast), then called directly."""
-    module, _, name = spec.partition(":")
-    loaded: list[Callable[[Any, Any], Any]] = []
-
-    def handler(event: Any, context: Any) -> Any:
-        if not loaded:
-            with _IMPORTS:
-                if not loaded:
-                    loaded.append(getattr(importlib.import_module(module), name))
-        try:
-            return loaded[0](event, context)
-        finally:
-            _drop_metrics()
-
-    handler.module = module  # type: ignore[attr-defined]
-    return handler
-
-
-def _drop_metrics() -> None:
-    """Forget the EMF metrics an in-process handler left behind.
-
-    With metrics disabled Powertools still prints the whole buffer to stdout once one
-    metric has 100 values (its auto-flush skips the disabled check), and in one process
-    the buffer outlives every invocation; in local mode nobody collects EMF anyway.
-    """
-    metrics = sys.modules.get("aws_lambda_powertools.metrics")
-    if metrics is not None:
-        metrics.Metrics().clear_metrics()
-
-
-def reset_handler_caches() -> None:
-    """Forget clients and settings the handlers cached: they point at the previous endpoint.
-
-    `wiring.reset()` misses the Powertools idempotency layer's cached client (reported to
-    the control-plane engineer), so it is cleared here too while that stands.
-    """
-    from functions.adapters import wiring
-
-    wiring.reset()
-    if _exists("functions.workflows.wiring:reset"):
-        importlib.import_module("functions.workflows.wiring").reset()
-    idempotency = importlib.import_module("functions.adapters.idempotency")
-    cached = getattr(idempotency, "_idempotent", None)
-    if cached is not None and hasattr(cached, "cache_clear"):
-        cached.cache_clear()
-
-
-def _exists(spec: str) -> bool:
-    try:
-        return importlib.util.find_spec(spec.partition(":")[0]) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 class Platform:
@@ -111,7 +55,11 @@ class Platform:
         self.admin_key: str = ""
         self.admin_key_created = False
         self.ready_s = 0.0
+        self.workflows_ready_s = 0.0
+        #: open once the state machines exist (created after the API is up).
+        self.workflows = WorkflowGate()
         self._saved_env: dict[str, str | None] = {}
+        self._started_at = 0.0
 
     # -- addresses --------------------------------------------------------------------------
     @property
@@ -134,7 +82,7 @@ class Platform:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> Self:
-        started = time.perf_counter()
+        started = self._started_at = time.perf_counter()
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         self._lock.acquire()
         try:
@@ -143,7 +91,6 @@ class Platform:
             self.stop(snapshot=False)
             raise
         self.ready_s = time.perf_counter() - started
-        threading.Thread(target=self._warm, name="handler-warmup", daemon=True).start()
         log.info("modelport local ready on %s in %.2fs", self.api_url, self.ready_s)
         return self
 
@@ -165,9 +112,10 @@ class Platform:
         self._set_env({**self.cloud.aws.environment(), **self.names.environment(s), **_QUIET})
         reset_handler_caches()
         for name, spec in {**resources.API_FUNCTIONS, **resources.WORKFLOW_FUNCTIONS}.items():
-            if _exists(spec):
-                lambdas.register(name, lazy_handler(spec), timeout_s=900.0)
-        resources.create_all(self.cloud.aws.client, s, self.names, lambdas.arn)
+            if exists(spec):
+                gate = self.workflows if name in resources.STARTS_EXECUTIONS else None
+                lambdas.register(name, lazy_handler(spec, gate), timeout_s=900.0)
+        resources.create_all(self.cloud.aws.client, s, self.names)
         self.admin_key, self.admin_key_created = ensure_admin_key(s.state_dir, s.admin_owner)
         self.cloud.aws.front.register_authorizer_cache(s.rest_api_id, s.api_stage_name, cache.flush)
         if "retrain-trigger" in lambdas.names():
@@ -179,6 +127,7 @@ class Platform:
                 lambda event: lambdas.invoke("retrain-trigger", event), name="retrain-trigger",
             ).start()  # fmt: skip
         self.gateway.start()
+        threading.Thread(target=self._create_workflows, name="workflows", daemon=True).start()
         write_json_atomic(s.state_dir / "local.json", {
             "api_url": self.api_url, "aws_url": self.aws_url, "pid": os.getpid(),
             "state_dir": str(self.state_dir),
@@ -226,12 +175,24 @@ class Platform:
         self._saved_env.clear()
         reset_handler_caches()
 
-    def _warm(self) -> None:
-        """Import the handlers in the background so the first requests do not wait for it."""
-        for spec in (*resources.API_FUNCTIONS.values(), *resources.WORKFLOW_FUNCTIONS.values()):
-            if _exists(spec):
-                try:
-                    with _IMPORTS:
-                        importlib.import_module(spec.partition(":")[0])
-                except Exception:
-                    log.exception("importing %s failed", spec)
+    def _create_workflows(self) -> None:
+        """State machines from the ASL files (after the API is up), then warm the handlers."""
+        try:
+            assert self.cloud is not None
+            sfn = self.cloud.aws.client("stepfunctions")
+            resources.create_state_machines(sfn, self.settings, self.names, self.cloud.aws.lambdas.arn)
+        except Exception as exc:
+            log.exception("creating the state machines failed")
+            self.workflows.open(f"{type(exc).__name__}: {exc}")
+        else:
+            self.workflows_ready_s = time.perf_counter() - self._started_at
+            self.workflows.open()
+        warm_handlers((*resources.API_FUNCTIONS.values(), *resources.WORKFLOW_FUNCTIONS.values()))
+
+    def wait_for_workflows(self) -> bool:
+        """Block until the state machines exist; False when they could not be created."""
+        try:
+            self.workflows.wait()
+        except RuntimeError:
+            return False
+        return True

@@ -34,6 +34,8 @@ API_FUNCTIONS = {
     "deployments": "functions.deployments.handler:lambda_handler",
     "retraining": "functions.retraining.handler:lambda_handler",
 }
+#: handlers that start executions: they wait until the state machines exist.
+STARTS_EXECUTIONS = frozenset({"deployments", "retrain-trigger", "retrain-steps"})
 WORKFLOW_FUNCTIONS = {
     "deploy-steps": "functions.workflows.deploy_steps:lambda_handler",
     "retrain-steps": "functions.workflows.retrain_steps:lambda_handler",
@@ -110,7 +112,8 @@ def substitute(definition: str, values: dict[str, str]) -> str:
     return _SUBSTITUTION.sub(one, definition)
 
 
-def create_all(client: Callable[[str], Any], s: PlatformSettings, names: Names, lambda_arn: Callable[[str], str]) -> None:
+def create_all(client: Callable[[str], Any], s: PlatformSettings, names: Names) -> None:
+    """Everything but the state machines (`create_state_machines`, slower: see handlers.WorkflowGate)."""
     create_tables(client("dynamodb"), names)
     for bucket in (names.artifacts_bucket, names.datasets_bucket, names.captures_bucket):
         create_bucket(client("s3"), bucket)
@@ -130,7 +133,6 @@ def create_all(client: Callable[[str], Any], s: PlatformSettings, names: Names, 
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
             raise
-    create_state_machines(client("stepfunctions"), s, names, lambda_arn)
 
 
 def create_tables(dynamodb: Any, names: Names) -> None:

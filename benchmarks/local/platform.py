@@ -1,0 +1,212 @@
+"""`python -m benchmarks.local.platform`: the whole of `modelport local up` and `modelport demo`.
+
+One `name=value` line per figure (see README.md, "The platform"):
+
+* `local_up.ready.*` — a fresh `python -m modelport local up --json` process until its API
+  answers an authenticated request, empty and restored state; reference: bare moto
+  (`ThreadedMotoServer`) in a fresh interpreter answering one request, same run. Target ≤ 5 s.
+* `gateway.invoke.*` — interleaved invocations of one endpoint process: straight to the
+  process (the reference) and through the local gateway (route match, cached authorizer,
+  direct path to SageMaker runtime), both from the same keep-alive client in this process
+  while the platform runs in its own. Target: ≤ 1 ms added at p50.
+* `demo.*` — `python -m modelport demo --exit` wall time and per step. Target ≤ 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import urllib3
+
+from benchmarks.local.__main__ import READY_MOTO, emit, fresh
+
+ROOT = Path(__file__).resolve().parents[2]
+CARD = {"intended_use": "bench", "limitations": "none", "evaluation": "none", "training_data": "none"}
+BODY = b"[[1.0, 2.0, 3.0]]"
+
+
+class LocalUp:
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.info: dict = {}
+        self.spawned_at = 0.0
+
+    def start(self) -> float:
+        """Seconds from spawning the process to the first answered API request."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "MOTO_"))}
+        started = self.spawned_at = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "modelport", "local", "up", "--json", "--port", "0", "--state-dir", str(self.state_dir)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        lines = []
+        while not lines or lines[-1].rstrip() != "}":
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("modelport local up exited before it was ready")
+            lines.append(line)
+        self.info = json.loads("".join(lines))
+        http = urllib3.PoolManager()
+        answer = http.request("GET", f"{self.info['api_url']}/v1/models?limit=1",
+                              headers={"Authorization": f"Bearer {self.info['admin_key']}"})
+        assert answer.status == 200, answer.data
+        return time.perf_counter() - started
+
+    def stop(self) -> None:
+        self.process.send_signal(2)
+        self.process.wait(timeout=60)
+        self.process.stdout.close()
+
+
+def serving_port(parent_pid: int) -> int:
+    """The port of the endpoint process that `local up` (pid) started (Linux /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent_pid and b"model_containers.serving" in cmdline:
+            for item in environ:
+                if item.startswith(b"SAGEMAKER_BIND_TO_PORT="):
+                    return int(item.split(b"=", 1)[1])
+    raise RuntimeError("no serving process found")
+
+
+def deploy_sum_model(up: LocalUp, work: Path) -> str:
+    from modelport import Client
+
+    model = work / "model"
+    model.mkdir(parents=True, exist_ok=True)
+    (model / "predictor.py").write_text(
+        "import numpy as np\n\ndef load(model_dir):\n    pass\n\n"
+        "def predict(batch):\n    return np.asarray(batch, dtype=float).sum(axis=1)\n"
+    )
+    with Client(up.info["api_url"], up.info["admin_key"]) as admin:
+        admin.models.create({"name": "bench", "owner": "bench", "framework": "python"})
+        admin.push("bench", model, version="1.0.0", card=CARD)
+        admin.versions.submit("bench", "1.0.0")
+        approver = admin.keys.create({"owner": "bench-approver", "roles": ["approver"]}).token
+        with Client(up.info["api_url"], approver) as other:
+            other.versions.approve("bench", "1.0.0")
+        started = admin.deployments.start("bench", "1.0.0", to="production")
+        assert admin.deployments.wait("bench", started.id, timeout_s=300).status.value == "succeeded"
+        return admin.keys.create({"owner": "bench-app", "roles": ["consumer"]}).token
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2] * 1e3, ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1e3
+
+
+def gateway_overhead(up: LocalUp, token: str, requests: int) -> None:
+    port = serving_port(up.process.pid)
+    direct = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1)
+    host, gw_port = up.info["api_url"].rsplit("//", 1)[1].split(":")
+    gateway = urllib3.HTTPConnectionPool(host, int(gw_port), maxsize=1)
+    json_type = {"Content-Type": "application/json"}
+    paths = {
+        "direct_endpoint": lambda: direct.urlopen("POST", "/invocations", body=BODY, headers=json_type),
+        "through_gateway": lambda: gateway.urlopen(
+            "POST", "/v1/models/bench/invocations", body=BODY,
+            headers={**json_type, "Authorization": f"Bearer {token}"}),
+    }  # fmt: skip
+    for _ in range(100):  # warm up: connections, the authorizer's cached answer
+        for call in paths.values():
+            assert call().status == 200
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(requests):  # interleaved, so load changes hit both paths alike
+        for name, call in paths.items():
+            started = time.perf_counter()
+            answer = call()
+            samples[name].append(time.perf_counter() - started)
+            assert answer.status == 200 and answer.data == b'{"predictions":[6.0]}', answer.data
+    reference_p50, reference_p99 = percentiles(samples["direct_endpoint"])
+    p50, p99 = percentiles(samples["through_gateway"])
+    emit("gateway.invoke.requests", str(requests))
+    emit("gateway.invoke.direct_endpoint.p50_ms", f"{reference_p50:.3f}")
+    emit("gateway.invoke.direct_endpoint.p99_ms", f"{reference_p99:.3f}")
+    emit("gateway.invoke.through_gateway.p50_ms", f"{p50:.3f}")
+    emit("gateway.invoke.through_gateway.p99_ms", f"{p99:.3f}")
+    emit("gateway.invoke.added_p50_ms", f"{p50 - reference_p50:.3f}")
+    emit("gateway.invoke.p50_ratio_vs_direct", f"{p50 / reference_p50:.2f}")
+    emit("gateway.invoke.target_added_p50_ms", "1.0")
+
+
+def ready_and_gateway(runs: int, requests: int) -> None:
+    moto_s, _ = fresh(READY_MOTO, runs=runs)
+    empty = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            up = LocalUp(Path(tmp) / "state")
+            empty.append(up.start())
+            up.stop()
+    median = statistics.median(empty)
+    emit("local_up.ready.bare_moto_reference_ms", round(moto_s * 1e3, 1))
+    emit("local_up.ready.empty_state_ms", round(median * 1e3, 1))
+    emit("local_up.ready.empty_state_vs_bare_moto", f"{median / moto_s:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        up = LocalUp(Path(tmp) / "state")
+        up.start()
+        token = deploy_sum_model(up, Path(tmp))
+        gateway_overhead(up, token, requests)
+        up.stop()
+        restored = []
+        for _ in range(runs):
+            ready = up.start()
+            http = urllib3.PoolManager()
+            while True:  # the deployed endpoint comes back after the API is up
+                answer = http.request("POST", f"{up.info['api_url']}/v1/models/bench/invocations", body=BODY,
+                                      headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+                if answer.status == 200:
+                    break
+                time.sleep(0.05)
+            restored.append((ready, time.perf_counter() - up.spawned_at))
+            up.stop()
+    emit("local_up.ready.restored_state_ms", round(statistics.median(r for r, _ in restored) * 1e3, 1))
+    emit("local_up.ready.restored_endpoint_answers_ms", round(statistics.median(e for _, e in restored) * 1e3, 1))
+    emit("local_up.ready.target_ms", "5000")
+
+
+def demo() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "MOTO_"))}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "modelport", "demo", "--exit", "--json"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    wall = time.perf_counter() - started
+    report = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {"ok": False, "steps": []}
+    emit("demo.ok", str(report["ok"] and done.returncode == 0).lower())
+    emit("demo.wall_s", round(wall, 1))
+    for step in report["steps"]:
+        emit(f"demo.step_{step['step']:02d}_s", round(step.get("seconds", 0.0), 1))
+    emit("demo.target_s", "60")
+    emit("demo.wall_vs_target", f"{wall / 60:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="fresh starts per time-to-ready figure")
+    parser.add_argument("--requests", type=int, default=1000, help="invocations per path")
+    parser.add_argument("--skip-demo", action="store_true")
+    args = parser.parse_args()
+    emit("host.cpus", str(os.cpu_count()))
+    emit("host.load_avg_1m_before", f"{os.getloadavg()[0]:.2f}")
+    ready_and_gateway(args.runs, args.requests)
+    if not args.skip_demo:
+        demo()
+    emit("host.load_avg_1m_after", f"{os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
