@@ -7,6 +7,7 @@ creates (model, endpoint config, endpoint create/update) are native Tasks betwee
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -17,6 +18,7 @@ from functions.core.deployments import check_deployable, require_deployment, wor
 from functions.core.endpoints import EndpointSettings
 from functions.core.errors import EndpointBusy, EndpointFailed, EndpointRolledBack, EndpointTimedOut
 from functions.core.models import Alias
+from functions.core.ports import NoCache
 from functions.core.registry import find_version, require_model
 from functions.core.semver import VersionSpec
 from functions.workflows import steps
@@ -112,7 +114,10 @@ def autoscaling(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
 def move_alias(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     """Point the alias at the version and record the endpoint on it (audited)."""
     _mark(env, state, "move_alias")
-    alias = governance.set_alias(env.deps, _ctx(state), state["model"], state["alias"], state["version"],
+    # FlushAuthorizerCache, next, flushes (and records a failure); set_alias's own
+    # best-effort flush would be a second call
+    deps = dataclasses.replace(env.deps, authorizer_cache=NoCache())
+    alias = governance.set_alias(deps, _ctx(state), state["model"], state["alias"], state["version"],
                                  endpoint=state["plan"]["endpoint"])
     return {"alias": alias.alias, "version": alias.version, "endpoint": alias.endpoint}
 

@@ -64,11 +64,8 @@ class DeploymentsSettings(_StageImages):
 
 
 class DeployStepsSettings(_StageImages):
-    """Lambda `deploy steps`."""
-
-    #: the API whose authorizer cache is flushed after an alias moves (unset: no flush).
-    rest_api_id: str | None = None
-    api_stage_name: str | None = None
+    """Lambda `deploy steps` (the API whose authorizer cache it flushes: `rest_api_id`,
+    `api_stage_name`, from the control plane's settings; unset, nothing is flushed)."""
 
 
 class RetrainingSettings(ControlPlaneSettings):
