@@ -27,6 +27,8 @@ ROUTERS = {
     "versioning": ("functions.versioning.approvals", "functions.versioning.aliases"),
     "keys": ("functions.keys.routes",),
     "audit": ("functions.audit.routes",),
+    "deployments": ("functions.deployments.routes",),
+    "retraining": ("functions.retraining.routes",),
 }
 
 DESCRIPTION = (
