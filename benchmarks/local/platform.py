@@ -58,6 +58,18 @@ class LocalUp:
         answer = http.request("GET", f"{self.info['api_url']}/v1/models?limit=1",
                               headers={"Authorization": f"Bearer {self.info['admin_key']}"})
         assert answer.status == 200, answer.data
+        ready = time.perf_counter() - started
+        self.workflows_ready = self._state_machines_exist(started)
+        return ready
+
+    def _state_machines_exist(self, started: float) -> float:
+        """Seconds from the spawn until both state machines exist (created after the API is up)."""
+        import boto3
+
+        sfn = boto3.client("stepfunctions", endpoint_url=self.info["aws_url"], region_name="us-east-1",
+                           aws_access_key_id="x", aws_secret_access_key="x")
+        while len(sfn.list_state_machines()["stateMachines"]) < 2:
+            time.sleep(0.02)
         return time.perf_counter() - started
 
     def stop(self) -> None:
@@ -146,16 +158,18 @@ def gateway_overhead(up: LocalUp, token: str, requests: int) -> None:
 
 def ready_and_gateway(runs: int, requests: int) -> None:
     moto_s, _ = fresh(READY_MOTO, runs=runs)
-    empty = []
+    empty, workflows = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             up = LocalUp(Path(tmp) / "state")
             empty.append(up.start())
+            workflows.append(up.workflows_ready)
             up.stop()
     median = statistics.median(empty)
     emit("local_up.ready.bare_moto_reference_ms", round(moto_s * 1e3, 1))
     emit("local_up.ready.empty_state_ms", round(median * 1e3, 1))
     emit("local_up.ready.empty_state_vs_bare_moto", f"{median / moto_s:.2f}")
+    emit("local_up.workflows_ready.empty_state_ms", round(statistics.median(workflows) * 1e3, 1))
     with tempfile.TemporaryDirectory() as tmp:
         up = LocalUp(Path(tmp) / "state")
         up.start()
