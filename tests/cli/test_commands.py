@@ -151,3 +151,32 @@ def test_local_up_refuses_a_held_state_dir_and_a_busy_port(cli, platform, tmp_pa
 @pytest.mark.parametrize("strategy", ["canary:200%:5s", "sideways"])
 def test_deploy_settings_are_checked_before_sending(cli, strategy) -> None:
     one_error_line(cli("deploy", "churn", "1.0.0", "--strategy", strategy), "InvalidInput")
+
+
+def test_admin_bootstrap_creates_the_first_key_once(cli, platform, unique) -> None:
+    """Against the embedded AWS: a stack whose outputs name fresh tables, then the platform's own."""
+    import boto3
+
+    from functions.adapters.schema import create_tables
+
+    aws = {"endpoint_url": platform.aws_url, "region_name": "us-east-1",
+           "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    create_tables(boto3.client("dynamodb", **aws), table_name=f"boot-{unique}", audit_table_name=f"boot-audit-{unique}")
+    cloudformation = boto3.client("cloudformation", **aws)
+
+    def stack(name: str, table: str, audit: str) -> None:
+        template = {
+            "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+            "Outputs": {k: {"Value": v} for k, v in {"Stage": "local", "TableName": table, "AuditTableName": audit,
+                                                    "ArtifactsBucketName": platform.names.artifacts_bucket}.items()},
+        }
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+    stack(f"fresh-{unique}", f"boot-{unique}", f"boot-audit-{unique}")
+    env = {"AWS_ENDPOINT_URL": platform.aws_url, "AWS_DEFAULT_REGION": "us-east-1"}
+    created = json.loads(ok(cli("admin", "bootstrap", "--stack", f"fresh-{unique}", "--owner", "ops", "--json", env=env)))
+    assert created["key"]["roles"] == ["admin"] and created["token"].startswith("mp_")
+    one_error_line(cli("admin", "bootstrap", "--stack", f"fresh-{unique}", env=env), "BootstrapRefused")
+    stack(f"used-{unique}", platform.names.table, platform.names.audit_table)
+    one_error_line(cli("admin", "bootstrap", "--stack", f"used-{unique}", env=env), "already has API keys")
+    one_error_line(cli("admin", "bootstrap", "--stack", f"none-{unique}", env=env), "bootstrap failed")

@@ -181,3 +181,16 @@ def test_push_of_a_ready_tarball_keeps_its_manifest(admin: Client, tmp_path, uni
     assert published.version.metrics == {"accuracy": 0.9}
     with tarfile.open(packed.path) as tar:
         assert "modelport.json" in tar.getnames()
+
+
+def test_push_of_a_single_file_describes_it(admin: Client, tmp_path, unique) -> None:
+    name = f"file-{unique}"
+    new_model(admin, name)
+    single = tmp_path / "predict.py"
+    single.write_text("def load(d):\n    pass\n\ndef predict(b):\n    return b\n")
+    published = admin.push(name, single, card=CARD)
+    assert (published.version.version, published.version.framework) == ("0.0.1", "python")
+    assert not (tmp_path / "modelport.json").exists()  # the file was packed from a copy
+    with pytest.raises(Exception) as unknown:
+        admin.push(name, tmp_path / "missing.bin", card=CARD)
+    assert "does not exist" in str(unknown.value)
