@@ -33,12 +33,12 @@ def platform_settings(state_dir: Path | None, port: int | None, aws_port: int | 
 def start_platform(settings: Any) -> Any:
     """Start, turning the expected start-up failures into one clear line."""
     from modelport.local.gateway import GatewayPortInUse
-    from modelport.local.platform import Platform, StateDirLocked
+    from modelport.local.platform import Platform, StateDirInUse
     from modelport.local.wsgi import PortInUse
 
     try:
         return Platform(settings).start()
-    except (GatewayPortInUse, PortInUse, StateDirLocked) as exc:
+    except (GatewayPortInUse, PortInUse, StateDirInUse) as exc:
         fail(str(exc), code=type(exc).__name__)
 
 

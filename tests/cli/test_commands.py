@@ -143,7 +143,7 @@ def test_invoke_with_bad_data_is_refused_before_sending(cli, tmp_path) -> None:
 
 
 def test_local_up_refuses_a_held_state_dir_and_a_busy_port(cli, platform, tmp_path) -> None:
-    one_error_line(cli("local", "up", "--state-dir", str(platform.state_dir), "--port", "0"), "another `modelport local up`")
+    one_error_line(cli("local", "up", "--state-dir", str(platform.state_dir), "--port", "0"), "is in use by", "pid")
     port = platform.api_url.rsplit(":", 1)[1]
     one_error_line(cli("local", "up", "--state-dir", str(tmp_path / "other"), "--port", port), f"port {port}", "already in use")
 

@@ -28,13 +28,12 @@ from modelport.local.platform.handlers import (
     reset_handler_caches,
     warm_handlers,
 )
-from modelport.local.platform.lock import StateDirLocked, StateLock
 from modelport.local.platform.settings import PlatformSettings
-from modelport.local.statefiles import write_json_atomic
+from modelport.local.statefiles import StateDirInUse, write_json_atomic
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Platform", "PlatformSettings", "StateDirLocked"]
+__all__ = ["Platform", "PlatformSettings", "StateDirInUse"]
 
 #: Powertools inside in-process handlers: quiet logs, no EMF lines on stdout.
 _QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
@@ -48,7 +47,6 @@ class Platform:
         self.settings = settings
         self.names = resources.Names.for_settings(settings)
         self._cloud_factory = cloud_factory or (lambda s: LocalCloud(s))
-        self._lock = StateLock(settings.state_dir)
         self.cloud: LocalCloud | None = None
         self.gateway: Any = None
         self.event_source: Any = None
@@ -60,6 +58,8 @@ class Platform:
         self.workflows = WorkflowGate()
         self._saved_env: dict[str, str | None] = {}
         self._started_at = 0.0
+        self._cloud_started = False
+        self._wrote_ready_file = False
 
     # -- addresses --------------------------------------------------------------------------
     @property
@@ -84,11 +84,10 @@ class Platform:
     def start(self) -> Self:
         started = self._started_at = time.perf_counter()
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
-        self._lock.acquire()
         try:
             self._start()
         except BaseException:
-            self.stop(snapshot=False)
+            self.stop()
             raise
         self.ready_s = time.perf_counter() - started
         log.info("modelport local ready on %s in %.2fs", self.api_url, self.ready_s)
@@ -108,7 +107,8 @@ class Platform:
         lambdas = self.cloud.aws.lambdas
         app = GatewayApp(lambdas.invoke, self.cloud.sagemaker.invoke, stage=stage, cache=cache, workers=s.gateway_workers)
         self.gateway = GatewayServer(app, s.host, s.gateway_port)
-        self.cloud.start()
+        self.cloud.start()  # locks the state directory (StateDirInUse names the holder)
+        self._cloud_started = True
         self._set_env({**self.cloud.aws.environment(), **self.names.environment(s), **_QUIET})
         reset_handler_caches()
         for name, spec in {**resources.API_FUNCTIONS, **resources.WORKFLOW_FUNCTIONS}.items():
@@ -128,12 +128,13 @@ class Platform:
             ).start()  # fmt: skip
         self.gateway.start()
         threading.Thread(target=self._create_workflows, name="workflows", daemon=True).start()
+        self._wrote_ready_file = True
         write_json_atomic(s.state_dir / "local.json", {
             "api_url": self.api_url, "aws_url": self.aws_url, "pid": os.getpid(),
             "state_dir": str(self.state_dir),
         })  # fmt: skip
 
-    def stop(self, *, snapshot: bool = True) -> None:
+    def stop(self) -> None:
         """Stop everything this platform started; the embedded AWS writes a last snapshot."""
         if self.gateway is not None:
             self.gateway.stop()
@@ -141,18 +142,16 @@ class Platform:
         if self.event_source is not None:
             self.event_source.stop()
             self.event_source = None
-        if self.cloud is not None:
+        if self.cloud is not None and self._cloud_started:
             try:
-                if snapshot:
-                    self.cloud.stop()
-                else:
-                    self.cloud.sagemaker.stop()
-                    self.cloud.aws.stop(snapshot=False)
+                self.cloud.stop()  # also releases the state directory's lock
             finally:
-                self.cloud = None
-        (self.settings.state_dir / "local.json").unlink(missing_ok=True)
+                self._cloud_started = False
+        self.cloud = None
+        if self._wrote_ready_file:
+            (self.settings.state_dir / "local.json").unlink(missing_ok=True)
+            self._wrote_ready_file = False
         self._restore_env()
-        self._lock.release()
 
     def __enter__(self) -> Self:
         return self.start()
