@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated
 
@@ -12,12 +13,31 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.adapters import http
 from functions.adapters.idempotency import run_once
+from functions.adapters.stepfunctions import StateMachine
+from functions.adapters.wiring import build_deps, client
 from functions.core import deployments
 from functions.core.deployments import DEPLOYMENT_ID_RE, Deployment, NewDeployment
+from functions.core.ports import Deps
 from functions.registry.models import Cursor, Limit, ModelName
-from functions.workflows import wiring
+from functions.workflows.settings import DeploymentsSettings
+from functions.workflows.wiring import once
 
 router = Router()
+
+
+@dataclass(frozen=True)
+class ApiEnv:
+    settings: DeploymentsSettings
+    deps: Deps
+    deploy: StateMachine
+
+
+@once
+def api_env() -> ApiEnv:
+    settings = DeploymentsSettings()  # type: ignore[call-arg] - from the environment
+    return ApiEnv(settings=settings, deps=build_deps(settings, client),
+                  deploy=StateMachine(client("stepfunctions"), settings.deploy_state_machine_arn))
+
 DeploymentId = Annotated[str, Path(pattern=DEPLOYMENT_ID_RE, description="e.g. 20250101-120000-a1b2c3")]
 
 
@@ -35,7 +55,7 @@ DeploymentId = Annotated[str, Path(pattern=DEPLOYMENT_ID_RE, description="e.g. 2
 )
 def start_deployment(name: ModelName, deployment: Annotated[NewDeployment, Body()]) -> Response[Deployment]:
     ctx = http.caller(router)
-    env = wiring.deployments_api()
+    env = api_env()
 
     def work() -> dict:
         started = deployments.start_deployment(
@@ -54,7 +74,7 @@ def start_deployment(name: ModelName, deployment: Annotated[NewDeployment, Body(
 
 @router.get("/v1/models/<name>/deployments", summary="List deployments, newest first", tags=["deployments"])
 def list_deployments(name: ModelName, limit: Limit = 50, cursor: Cursor = None) -> http.PageOut[Deployment]:
-    env = wiring.deployments_api()
+    env = api_env()
     page = deployments.list_deployments(env.deps, http.caller(router), name, limit=limit, cursor=cursor)
     return http.page_out(page)
 
@@ -65,5 +85,5 @@ def list_deployments(name: ModelName, limit: Limit = 50, cursor: Cursor = None) 
     tags=["deployments"],
 )
 def get_deployment(name: ModelName, deployment_id: DeploymentId) -> Deployment:
-    env = wiring.deployments_api()
+    env = api_env()
     return deployments.get_deployment(env.deps, http.caller(router), name, deployment_id).model_dump(mode="json")

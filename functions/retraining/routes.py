@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -9,12 +10,28 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from functions.adapters import http
+from functions.adapters.wiring import build_deps, client
 from functions.core import retraining
+from functions.core.ports import Deps
 from functions.core.retraining import RETRAIN_ID_RE, DatasetUpload, NewDataset, Retrain
 from functions.registry.models import Cursor, Limit, ModelName
-from functions.workflows import wiring
+from functions.workflows.settings import RetrainingSettings
+from functions.workflows.wiring import once
 
 router = Router()
+
+
+@dataclass(frozen=True)
+class ApiEnv:
+    settings: RetrainingSettings
+    deps: Deps
+
+
+@once
+def api_env() -> ApiEnv:
+    settings = RetrainingSettings()  # type: ignore[call-arg] - from the environment
+    return ApiEnv(settings=settings, deps=build_deps(settings, client))
+
 RetrainId = Annotated[str, Path(pattern=RETRAIN_ID_RE, description="e.g. 20250101-120000-0123456789abcdef")]
 
 
@@ -30,7 +47,7 @@ RetrainId = Annotated[str, Path(pattern=RETRAIN_ID_RE, description="e.g. 2025010
     tags=["retraining"],
 )
 def request_upload(name: ModelName, dataset: Annotated[NewDataset, Body()]) -> Response[DatasetUpload]:
-    env = wiring.retraining_api()
+    env = api_env()
     upload = retraining.request_dataset_upload(
         env.deps, http.caller(router), name, dataset, bucket=env.settings.datasets_bucket
     )
@@ -39,7 +56,7 @@ def request_upload(name: ModelName, dataset: Annotated[NewDataset, Body()]) -> R
 
 @router.get("/v1/models/<name>/retrains", summary="List retrains, newest first", tags=["retraining"])
 def list_retrains(name: ModelName, limit: Limit = 50, cursor: Cursor = None) -> http.PageOut[Retrain]:
-    env = wiring.retraining_api()
+    env = api_env()
     return http.page_out(retraining.list_retrains(env.deps, http.caller(router), name, limit=limit, cursor=cursor))
 
 
@@ -49,5 +66,5 @@ def list_retrains(name: ModelName, limit: Limit = 50, cursor: Cursor = None) -> 
     tags=["retraining"],
 )
 def get_retrain(name: ModelName, retrain_id: RetrainId) -> Retrain:
-    env = wiring.retraining_api()
+    env = api_env()
     return retraining.get_retrain(env.deps, http.caller(router), name, retrain_id).model_dump(mode="json")

@@ -8,25 +8,56 @@ creates (model, endpoint config, endpoint create/update) are native Tasks betwee
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from functions.adapters.autoscaling import Scaling
+from functions.adapters.apigateway import AuthorizerCache
+from functions.adapters.autoscaling import EndpointAutoscaling, Scaling
+from functions.adapters.cloudwatch import EndpointAlarms
+from functions.adapters.sagemaker import SageMakerEndpoints
+from functions.adapters.wiring import build_deps, client
 from functions.core import deployments, governance
 from functions.core.deployments import check_deployable, require_deployment, workflow_context
 from functions.core.endpoints import EndpointSettings
 from functions.core.errors import EndpointBusy, EndpointFailed, EndpointRolledBack, EndpointTimedOut
 from functions.core.models import Alias
-from functions.core.ports import NoCache
+from functions.core.ports import Deps, NoCache
 from functions.core.registry import find_version, require_model
 from functions.core.semver import VersionSpec
 from functions.workflows import steps
 from functions.workflows.deploy_plan import VARIANT, build_plan
-from functions.workflows.wiring import DeployEnv, deploy_env
+from functions.workflows.settings import DeployStepsSettings
+from functions.workflows.wiring import once
 
 logger = Logger(service="deploy-steps")
 BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+
+
+@dataclass(frozen=True)
+class DeployEnv:
+    """What the deploy steps use; `deploy_env()` builds it from the environment."""
+
+    settings: DeployStepsSettings
+    deps: Deps
+    endpoints: SageMakerEndpoints
+    alarms: EndpointAlarms
+    scaling: EndpointAutoscaling
+    cache: AuthorizerCache | None
+
+
+@once
+def deploy_env() -> DeployEnv:
+    settings = DeployStepsSettings()  # type: ignore[call-arg] - from the environment
+    cache = None
+    if settings.rest_api_id and settings.api_stage_name:
+        cache = AuthorizerCache(client("apigateway"), settings.rest_api_id, settings.api_stage_name)
+    return DeployEnv(
+        settings=settings, deps=build_deps(settings, client), endpoints=SageMakerEndpoints(client("sagemaker")),
+        alarms=EndpointAlarms(client("cloudwatch")), scaling=EndpointAutoscaling(client("application-autoscaling")),
+        cache=cache,
+    )  # fmt: skip
 
 
 def _ctx(state: dict[str, Any]):

@@ -11,10 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from functions.adapters.s3 import S3Objects
+from functions.adapters.sagemaker import SageMakerTraining
+from functions.adapters.stepfunctions import StateMachine
+from functions.adapters.wiring import build_deps, client
 from functions.core import deployments, governance, retraining
 from functions.core.endpoints import EndpointSettings, is_gpu_instance
 from functions.core.errors import (
@@ -26,14 +31,38 @@ from functions.core.errors import (
     TrainingTimedOut,
 )
 from functions.core.models import RetrainAction, Signature
+from functions.core.ports import Deps
 from functions.core.registry import require_model
 from functions.core.retraining import RetrainOutcome, require_retrain, workflow_context
 from functions.workflows import steps
-from functions.workflows.wiring import RetrainEnv, retrain_env
+from functions.workflows.settings import RetrainStepsSettings
+from functions.workflows.wiring import once
 
 logger = Logger(service="retrain-steps")
 STAGING = "staging"
 _FRAMEWORKS = ("sklearn", "xgboost", "onnx", "torchscript", "python")
+
+
+@dataclass(frozen=True)
+class RetrainEnv:
+    """What the retrain steps use; `retrain_env()` builds it from the environment."""
+
+    settings: RetrainStepsSettings
+    deps: Deps
+    training: SageMakerTraining
+    objects: S3Objects
+    #: the deploy workflow (policy `deploy_staging`); None when not configured.
+    deploy: StateMachine | None
+
+
+@once
+def retrain_env() -> RetrainEnv:
+    settings = RetrainStepsSettings()  # type: ignore[call-arg] - from the environment
+    deploy = None
+    if settings.deploy_state_machine_arn:
+        deploy = StateMachine(client("stepfunctions"), settings.deploy_state_machine_arn)
+    return RetrainEnv(settings=settings, deps=build_deps(settings, client),
+                      training=SageMakerTraining(client("sagemaker")), objects=S3Objects(client("s3")), deploy=deploy)
 
 
 def _ctx(state: dict[str, Any]):

@@ -12,6 +12,7 @@ moves it to the dead-letter queue.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -25,13 +26,33 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from functions.adapters.s3 import S3Objects
+from functions.adapters.stepfunctions import StateMachine
+from functions.adapters.wiring import build_deps, client
 from functions.core import retraining
 from functions.core.models import Model
+from functions.core.ports import Deps
 from functions.core.retraining import Dataset, dataset_prefix, model_for_key, retrain_id
-from functions.workflows.wiring import TriggerEnv, trigger_env
+from functions.workflows.settings import TriggerSettings
+from functions.workflows.wiring import once
 
 logger = Logger(service="retrain-trigger")
 processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@dataclass(frozen=True)
+class TriggerEnv:
+    settings: TriggerSettings
+    deps: Deps
+    objects: S3Objects
+    retrain: StateMachine
+
+
+@once
+def trigger_env() -> TriggerEnv:
+    settings = TriggerSettings()  # type: ignore[call-arg] - from the environment
+    return TriggerEnv(settings=settings, deps=build_deps(settings, client), objects=S3Objects(client("s3")),
+                      retrain=StateMachine(client("stepfunctions"), settings.retrain_state_machine_arn))
 
 
 class MalformedNotification(ValueError):

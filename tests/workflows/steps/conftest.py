@@ -23,8 +23,8 @@ from functions.core.deployments import NewDeployment, workflow_input
 from functions.core.endpoints import EndpointSettings
 from functions.core.models import Model, ModelCard, NewModel, NewVersion, Principal, Role
 from functions.core.ports import Context
+from functions.workflows.deploy_steps import DeployEnv
 from functions.workflows.settings import DeployStepsSettings
-from functions.workflows.wiring import DeployEnv
 from tests.conftest import ARTIFACTS, AUDIT_TABLE, TABLE
 
 CPU, GPU = "1.dkr.ecr.us-east-1.amazonaws.com/modelport-cpu:1", "1.dkr.ecr.us-east-1.amazonaws.com/modelport-gpu:1"

@@ -34,8 +34,8 @@ from functions.core.models import (
 from functions.core.retraining import Dataset, RetrainOutcome, workflow_context
 from functions.core.semver import VersionSpec
 from functions.workflows import retrain_steps
+from functions.workflows.retrain_steps import RetrainEnv
 from functions.workflows.settings import RetrainStepsSettings
-from functions.workflows.wiring import RetrainEnv
 from tests.conftest import ARTIFACTS, AUDIT_TABLE, TABLE
 from tests.workflows.steps.conftest import ALICE, BOB, CARD, CPU, GPU, clients
 

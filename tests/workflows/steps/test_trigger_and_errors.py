@@ -17,7 +17,7 @@ from functions.core import registry, retraining
 from functions.core.models import NewModel, TrainingSpec
 from functions.workflows import steps, trigger
 from functions.workflows.settings import TriggerSettings
-from functions.workflows.wiring import TriggerEnv
+from functions.workflows.trigger import TriggerEnv
 from tests.conftest import ARTIFACTS, AUDIT_TABLE, TABLE
 from tests.workflows.steps.conftest import ALICE, clients
 
