@@ -154,6 +154,8 @@ class ServingApp:
         await send({"type": "http.response.body", "body": body})
 
     async def _read_body(self, receive, declared: bytes | None) -> bytes:
+        if declared is not None and not declared.isdigit():
+            raise InvalidInput("Content-Length must be an integer")
         if declared is not None and int(declared) > self.max_body:
             raise PayloadTooLarge(f"the body is over the {self.max_body}-byte limit")
         message = await receive()
@@ -246,8 +248,11 @@ class ServingApp:
         version = None
         if len(rest) >= 2 and rest[0] == "versions":
             version, rest = rest[1], rest[2:]
-        self.dp.check_model(name, version)
         action = rest[0] if len(rest) == 1 else None if not rest else "?"
+        if action == "ready" and not self.dp.ready:
+            # Until the manifest is read the model's own name is unknown: not ready, not 404.
+            return 503, orjson.dumps({"name": name, "ready": False})
+        self.dp.check_model(name, version)
         if action is None:
             if method != "GET":
                 raise MethodNotAllowed("use GET")
@@ -257,8 +262,6 @@ class ServingApp:
         if action == "ready":
             if method != "GET":
                 raise MethodNotAllowed("use GET")
-            if not self.dp.ready:
-                return 503, orjson.dumps({"name": name, "ready": False})
             return 200, orjson.dumps({"name": name, "ready": True})
         if action == "infer":
             if method != "POST":
