@@ -35,7 +35,7 @@ CARD = {
 }
 #: customers the demo scores: v1.0.0 (calls-driven) and v1.0.1 (price-driven) disagree on them.
 PROBE = [[3.0, 105.0, 0.0, 1.0], [40.0, 30.0, 6.0, 12.0]]
-DEPLOY_STRATEGY = "canary:20%:3s"
+DEPLOY_STRATEGY = "canary:20%:2s"
 
 
 def churn_table(path: Path, *, rows: int, drift: bool, seed: int) -> Path:
@@ -135,8 +135,11 @@ def run_demo(*, state_dir: Path | None = None, port: int | None = None, keep_run
             sys.stdout.write(json.dumps({"ok": story.ok, "seconds": round(elapsed, 2), "steps": story.results}) + "\n")
         if platform is not None:
             if keep_running and story.ok:
-                console.print(f"The platform keeps running at {platform.api_url} (state in {platform.state_dir}); "
-                              "Ctrl-C stops it.", soft_wrap=True)
+                console.print(f"The platform keeps running at {platform.api_url} (state in {platform.state_dir}).",
+                              soft_wrap=True)
+                console.print(f"Explore it: modelport login --url {platform.api_url} --key {platform.admin_key}",
+                              soft_wrap=True)
+                console.print("Ctrl-C stops it.")
                 wait_for_interrupt()
             platform.stop()
         if state_dir is None and not (keep_running and story.ok):
