@@ -45,8 +45,10 @@ def test_first_deploy_then_canary_update(platform, api, publish, events, flushes
     alarms = platform.client("cloudwatch").describe_alarms(AlarmNamePrefix=endpoint)["MetricAlarms"]
     assert sorted(a["MetricName"] for a in alarms) == ["Invocation5XXErrors", "ModelLatency"]
 
+    # the update moves to a GPU instance type: Modelport's GPU image, autoscaling lifted and re-applied
     publish(model, "1.1.0", offset=10.0)
-    second = deploy(api, model, "1.1.0", strategy={"type": "canary", "percent": 50, "wait_seconds": 1})
+    second = deploy(api, model, "1.1.0", instance_type="ml.g5.xlarge", max_instances=2,
+                    strategy={"type": "canary", "percent": 50, "wait_seconds": 1})
     assert second["status"] == "succeeded", second
     assert "update_endpoint" in [s["step"] for s in second["steps"]]
     assert second["previous_version"] == "1.0.0"
@@ -54,6 +56,13 @@ def test_first_deploy_then_canary_update(platform, api, publish, events, flushes
     assert len(flushes) == before + 2
     updated = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert updated["EndpointConfigName"] != described["EndpointConfigName"]
+    [variant] = sagemaker.describe_endpoint_config(EndpointConfigName=updated["EndpointConfigName"])["ProductionVariants"]
+    assert variant["InstanceType"] == "ml.g5.xlarge"
+    image = sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]["Image"]
+    assert image == platform.settings.image("gpu")
+    [target] = scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[target["ResourceId"]])["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 2)
 
     announced = [(e["detail-type"], e["detail"].get("version")) for e in events()
                  if e["detail"].get("model") == model and e["detail-type"].startswith("Deployment")]
