@@ -99,6 +99,7 @@ PREDICTOR = textwrap.dedent('''
     STATE = {}
 
     def load(model_dir):
+        time.sleep(float(os.environ.get("PREDICTOR_LOAD_SLEEP", "0")))
         STATE["scale"] = json.loads((Path(model_dir) / "params.json").read_text())["scale"]
         STATE["sleep"] = float(os.environ.get("PREDICTOR_SLEEP", "0"))
         STATE["batches"] = Path(os.environ["PREDICTOR_LOG"]) if "PREDICTOR_LOG" in os.environ else None

@@ -52,3 +52,19 @@ def test_workers_from_environment(serve, artifacts):
                 "predictions": [2.0 * i]}
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=20) in (0, -signal.SIGTERM)
+
+
+def test_ping_is_503_until_the_model_is_loaded(serve, artifacts):
+    server = serve(artifacts("custom"), PREDICTOR_LOAD_SLEEP="3")
+    deadline = time.monotonic() + 60
+    first = None
+    while first is None and time.monotonic() < deadline:
+        try:
+            first = httpx.get(server.url + "/ping", timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.05)
+    assert first is not None and first.status_code == 503
+    assert httpx.get(server.url + "/v2/health/live").status_code == 200
+    assert httpx.get(server.url + "/v2/models/model/ready").status_code == 503
+    server.wait()
+    assert httpx.get(server.url + "/ping").status_code == 200
