@@ -105,3 +105,17 @@ def test_a_failed_flush_still_records_success_without_losing_the_error():
     [catch] = states["FlushAuthorizerCache"]["Catch"]
     assert (catch["Next"], catch["ResultPath"]) == ("RecordSucceeded", "$.flush_error")
     assert states["MarkFailed"]["Catch"][0]["ResultPath"] != "$.error"
+
+
+def test_the_state_machines_outlast_the_longest_polling_budget():
+    """A state machine's own timeout skips every Catch (the record would stay `running`):
+    the steps' budgets (EndpointTimedOut, TrainingTimedOut) must always fire first."""
+    from functions.core.endpoints import EndpointSettings, TrafficStrategy
+    from functions.workflows.deploy_plan import max_polls
+    from functions.workflows.settings import RetrainStepsSettings
+
+    slowest = EndpointSettings(strategy=TrafficStrategy(type="linear", percent=1, wait_seconds=3600))
+    assert definition("deploy")["TimeoutSeconds"] > max_polls(slowest, 30) * (30 + 5)  # wait + a poll step
+    longest_training = RetrainStepsSettings.model_fields["training_max_runtime_seconds"].metadata
+    limit = next(m.le for m in longest_training if hasattr(m, "le"))
+    assert definition("retrain")["TimeoutSeconds"] > limit + 24 * 3600
