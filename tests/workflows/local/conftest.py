@@ -52,18 +52,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
 
 @pytest.fixture(scope="package")
-def flushes(platform: Platform) -> list[str]:
-    """Authorizer-cache flushes the workflow asked for (`FlushStageAuthorizersCache` at the front)."""
-    calls: list[str] = []
-    gateway_cache = platform.gateway.app.cache
-
-    def flush() -> None:
-        calls.append("flush")
-        gateway_cache.flush()
-
-    settings = platform.settings
-    platform.cloud.aws.front.register_authorizer_cache(settings.rest_api_id, settings.api_stage_name, flush)
-    return calls
+def flushes(platform: Platform) -> Callable[[], int]:
+    """How often the gateway's authorizer cache was flushed (FlushStageAuthorizersCache → front → gateway)."""
+    return lambda: platform.gateway.app.cache.flushes
 
 
 @pytest.fixture(scope="package")

@@ -17,7 +17,7 @@ def test_first_deploy_then_canary_update(platform, api, publish, events, flushes
     model = f"churn-{unique}"
     endpoint = f"mp-local-{model}-production"
     publish(model, "1.0.0", offset=1.0)
-    before = len(flushes)
+    before = flushes()
 
     first = deploy(api, model, "1.0.0", min_instances=1, max_instances=3, target_invocations_per_instance=50)
     assert first["status"] == "succeeded", first
@@ -26,7 +26,7 @@ def test_first_deploy_then_canary_update(platform, api, publish, events, flushes
     assert invoke(api, model, [[1, 2, 3]]).json() == {"predictions": [7.0]}
     alias = {a["alias"]: a for a in api.get(f"/v1/models/{model}/aliases").json()["items"]}["production"]
     assert (alias["version"], alias["endpoint"]) == ("1.0.0", endpoint)
-    assert len(flushes) == before + 1  # the alias moved: cached routing answers are gone
+    assert flushes() == before + 1  # the alias moved: cached routing answers are gone
 
     sagemaker = platform.client("sagemaker")
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
@@ -53,7 +53,7 @@ def test_first_deploy_then_canary_update(platform, api, publish, events, flushes
     assert "update_endpoint" in [s["step"] for s in second["steps"]]
     assert second["previous_version"] == "1.0.0"
     assert invoke(api, model, [[1, 2, 3]]).json() == {"predictions": [16.0]}
-    assert len(flushes) == before + 2
+    assert flushes() == before + 2
     updated = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert updated["EndpointConfigName"] != described["EndpointConfigName"]
     [variant] = sagemaker.describe_endpoint_config(EndpointConfigName=updated["EndpointConfigName"])["ProductionVariants"]
@@ -75,7 +75,7 @@ def test_a_failing_new_variant_rolls_back_and_production_keeps_serving(platform,
     publish(model, "1.0.0", offset=1.0)
     assert deploy(api, model, "1.0.0")["status"] == "succeeded"
     publish(model, "2.0.0", failing=True)
-    before = len(flushes)
+    before = flushes()
     answers: list[int] = []
     stop = threading.Event()
 
@@ -97,7 +97,7 @@ def test_a_failing_new_variant_rolls_back_and_production_keeps_serving(platform,
     alias = {a["alias"]: a for a in api.get(f"/v1/models/{model}/aliases").json()["items"]}["production"]
     assert alias["version"] == "1.0.0"
     assert [invoke(api, model, [[1, 2, 3]]).json() for _ in range(4)] == [{"predictions": [7.0]}] * 4
-    assert len(flushes) == before  # the alias did not move
+    assert flushes() == before  # the alias did not move
     [announced] = [e["detail"] for e in events()
                    if e["detail-type"] == "Deployment Failed" and e["detail"]["model"] == model]
     assert (announced["version"], announced["serving_version"], announced["error"]) == (
