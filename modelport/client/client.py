@@ -26,6 +26,7 @@ from modelport.client.resources import Aliases, Audit, Keys, Models, Versions, s
 from modelport.client.shapes import Invocation, ModelCard, NewVersion, PublishedVersion
 from modelport.client.transport import Transport, new_idempotency_key
 from modelport.client.upload import Progress, put_file
+from modelport.client.workflows import Deployments, Retrains
 
 OIP_V2 = "oip-v2"
 
@@ -60,8 +61,6 @@ class Client:
         self.aliases = Aliases(self._t)
         self.keys = Keys(self._t)
         self.audit = Audit(self._t)
-        from modelport.client.workflows import Deployments, Retrains
-
         self.deployments = Deployments(self._t)
         self.retrains = Retrains(self._t, self._upload)
 
