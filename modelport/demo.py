@@ -172,7 +172,7 @@ def _story(story: Story, platform: Any, work: Path, training: Any) -> None:
     from modelport.demo_steps import Steps
 
     admin = Client(platform.api_url, platform.admin_key)
-    steps = Steps(story, admin, platform.api_url, work)
+    steps = Steps(story, admin, platform.api_url, work, platform.client("sagemaker"))
     steps.keys()
     steps.model()
     steps.train(training)

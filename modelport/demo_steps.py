@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from rich.markup import escape
 
@@ -29,8 +30,10 @@ def masked(token: str) -> str:
 
 
 class Steps:
-    def __init__(self, story: Story, admin: Client, url: str, work: Path) -> None:
+    def __init__(self, story: Story, admin: Client, url: str, work: Path, sagemaker: Any) -> None:
         self.story, self.admin, self.url, self.work = story, admin, url, work
+        #: a boto3 SageMaker client of the embedded AWS: the demo looks under the hood.
+        self.sagemaker = sagemaker
         self.alice: Client | None = None
         self.bob: Client | None = None
         self.app_token = ""
@@ -98,7 +101,11 @@ class Steps:
     def _deploy(self, version: str) -> None:
         started = self.alice.deployments.start(MODEL, version, to="production", strategy=DEPLOY_STRATEGY)
         self.story.say(f"modelport deploy {MODEL} {version} --to production --strategy {DEPLOY_STRATEGY} --wait")
-        final = follow_deployment(self.alice, MODEL, started.id, printer=self.story.console)
+        if started.previous_version is None:
+            self.story.say("[dim](a first deployment creates the endpoint; the canary shifts traffic from the next one on)[/dim]")
+        watcher = EndpointWatcher(self.sagemaker, started.endpoint, self.story)
+        with watcher:
+            final = follow_deployment(self.alice, MODEL, started.id, printer=self.story.console)
         if final.status.value != "succeeded":
             raise RuntimeError(f"deployment {final.status.value}: {final.error or ''} {final.cause or ''}")
 
@@ -158,3 +165,38 @@ class Steps:
                 s.say(f"{chain.chain}: {chain.events} events, hash chain " + ("intact" if chain.ok else f"BROKEN: {chain.reason}"))
             if not report.ok:
                 raise RuntimeError("the audit log does not verify")
+
+
+class EndpointWatcher:
+    """Prints the endpoint's blue/green progress (DescribeEndpoint) while a deployment runs."""
+
+    def __init__(self, sagemaker: Any, endpoint: str, story: Story) -> None:
+        self.sagemaker, self.endpoint, self.story = sagemaker, endpoint, story
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-endpoint-watch", daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        seen: tuple[str, ...] = ()
+        while not self._stop.wait(0.1):
+            try:
+                found = self.sagemaker.describe_endpoint(EndpointName=self.endpoint)
+            except self.sagemaker.exceptions.ClientError:
+                continue  # not created yet
+            pending = found.get("PendingDeploymentSummary") or {}
+            messages = tuple(
+                status.get("StatusMessage", status.get("Status", ""))
+                for variant in pending.get("ProductionVariants", []) for status in variant.get("VariantStatus", [])
+            )
+            state = (found["EndpointStatus"], *messages)
+            if state != seen:
+                seen = state
+                detail = f" · {'; '.join(messages)}" if messages else ""
+                self.story.say(f"  [magenta]endpoint[/magenta] {found['EndpointStatus']}{escape(detail)}")
