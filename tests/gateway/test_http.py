@@ -103,3 +103,21 @@ def test_a_model_error_is_passed_through_as_sagemaker_reports_it(platform, deplo
     with Client(platform.api_url, platform.admin_key) as client, pytest.raises(ModelInvocationError) as failed:
         client.invoke(deployed, body=b"not json at all", content_type="application/json")
     assert failed.value.status == 424 and failed.value.code == "ModelError"
+
+
+def test_concurrent_requests_never_mix_callers(platform, admin) -> None:
+    """Handlers keep the current event in module globals; each caller must still be itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    owners = [f"mix-{i}" for i in range(10)]
+    tokens = {o: admin.keys.create({"owner": o, "roles": ["publisher"], "patterns": [f"{o}*"]}).token for o in owners}
+
+    def create(owner: str) -> list[str]:
+        with Client(platform.api_url, tokens[owner]) as client:
+            return [client.models.create({"name": f"{owner}-{i}", "owner": owner, "framework": "python"}).created_by
+                    for i in range(5)]
+
+    with ThreadPoolExecutor(len(owners)) as pool:
+        created_by = dict(zip(owners, pool.map(create, owners)))
+    key_ids = {o: tokens[o].split("_")[1] for o in owners}
+    assert created_by == {o: [key_ids[o]] * 5 for o in owners}

@@ -22,6 +22,7 @@ from modelport.local.cloud import LocalCloud
 from modelport.local.platform import resources
 from modelport.local.platform.adminkey import ensure_admin_key
 from modelport.local.platform.handlers import (
+    RESOLVERS,
     WorkflowGate,
     exists,
     lazy_handler,
@@ -114,7 +115,8 @@ class Platform:
         for name, spec in {**resources.API_FUNCTIONS, **resources.WORKFLOW_FUNCTIONS}.items():
             if exists(spec):
                 gate = self.workflows if name in resources.STARTS_EXECUTIONS else None
-                lambdas.register(name, lazy_handler(spec, gate), timeout_s=900.0)
+                shared = RESOLVERS if name in resources.API_FUNCTIONS and name != "authorizer" else None
+                lambdas.register(name, lazy_handler(spec, gate, shared), timeout_s=900.0)
         resources.create_all(self.cloud.aws.client, s, self.names)
         self.admin_key, self.admin_key_created = ensure_admin_key(s.state_dir, s.admin_owner)
         self.cloud.aws.front.register_authorizer_cache(s.rest_api_id, s.api_stage_name, cache.flush)

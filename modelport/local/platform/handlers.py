@@ -19,10 +19,23 @@ log = logging.getLogger(__name__)
 _IMPORTS = threading.Lock()
 
 
-def lazy_handler(spec: str, gate: WorkflowGate | None = None) -> Callable[[Any, Any], Any]:
-    """A handler imported on its first call (keeps start-up fast), then called directly."""
+#: One execution environment for every API handler: Powertools' resolvers keep the current
+#: event in a class attribute (`BaseRouter.current_event`) shared by all of them in a process.
+RESOLVERS = threading.Lock()
+
+
+def lazy_handler(
+    spec: str, gate: WorkflowGate | None = None, environment: threading.Lock | None = None
+) -> Callable[[Any, Any], Any]:
+    """A handler imported on its first call (keeps start-up fast), then called directly.
+
+    Calls holding the same `environment` lock run one at a time, as in one Lambda execution
+    environment: handlers keep per-invocation state in globals (the current event, Logger
+    keys), so two concurrent calls could read each other's caller. Default: a lock of its own.
+    """
     module, _, name = spec.partition(":")
     loaded: list[Callable[[Any, Any], Any]] = []
+    environment = environment or threading.Lock()
 
     def handler(event: Any, context: Any) -> Any:
         if gate is not None:
@@ -31,10 +44,11 @@ def lazy_handler(spec: str, gate: WorkflowGate | None = None) -> Callable[[Any, 
             with _IMPORTS:
                 if not loaded:
                     loaded.append(getattr(importlib.import_module(module), name))
-        try:
-            return loaded[0](event, context)
-        finally:
-            _drop_metrics()
+        with environment:
+            try:
+                return loaded[0](event, context)
+            finally:
+                _drop_metrics()
 
     handler.module = module  # type: ignore[attr-defined]
     return handler
