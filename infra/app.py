@@ -28,11 +28,10 @@ def main() -> None:
         settings = load_stage_settings(app.node.try_get_context)
     except SettingsError as error:
         sys.exit(f"modelport: {error}")
-    # Developer switches, not stage settings: `-c bundle=false` skips the pip bundling of the
-    # Lambda code; `-c asl_dir=<dir>` reads the workflow definitions from elsewhere.
+    # A developer switch, not a stage setting: `-c bundle=false` skips the pip bundling of
+    # the Lambda code (the workflow definitions are always functions/workflows/*.asl.json).
     bundle = str(app.node.try_get_context("bundle") or "true").lower() != "false"
-    asl_dir = app.node.try_get_context("asl_dir")
-    build_platform(app, settings, bundle=bundle, **({"asl_dir": Path(asl_dir).resolve()} if asl_dir else {}))
+    build_platform(app, settings, bundle=bundle)
     app.synth()
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
@@ -16,7 +14,6 @@ from infra.stacks.api import ApiStack
 from infra.stacks.data import DataStack
 from infra.stacks.observability import ObservabilityStack
 from infra.stacks.serving import ServingStack
-from infra.stacks.workflows import ASL_DIR
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,6 @@ def build_platform(
     settings: StageSettings,
     *,
     bundle: bool = True,
-    asl_dir: Path = ASL_DIR,
     routes: tuple[Route, ...] | None = None,
 ) -> Platform:
     """Add the stage's stacks to `app`. Settings are the only thing that varies by stage;
@@ -46,7 +42,7 @@ def build_platform(
     serving = ServingStack(app, f"{prefix}-Serving", settings=settings, data=data, env=env)
     api = ApiStack(
         app, f"{prefix}-Api", settings=settings, data=data, serving=serving, code=code,
-        routes=routes, asl_dir=asl_dir, env=env,
+        routes=routes, env=env,
     )  # fmt: skip
     observability = ObservabilityStack(
         app, f"{prefix}-Observability", settings=settings, data=data, api=api, env=env

@@ -3,8 +3,6 @@ SageMaker inference path; the Workflows stack is nested here (see workflows.py).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
@@ -20,7 +18,7 @@ from infra.routes import AuthorizerKind, Route, platform_routes
 from infra.settings import StageSettings
 from infra.stacks.data import DataStack
 from infra.stacks.serving import ServingStack
-from infra.stacks.workflows import ASL_DIR, WorkflowsStack
+from infra.stacks.workflows import WorkflowsStack
 
 #: control-plane Lambdas: contract name → what it serves (contracts.md).
 CONTROL_PLANE = {
@@ -49,7 +47,6 @@ class ApiStack(Stack):
         serving: ServingStack,
         code: CodeFactory,
         routes: tuple[Route, ...] | None = None,
-        asl_dir: Path = ASL_DIR,
         **kwargs,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -85,7 +82,6 @@ class ApiStack(Stack):
             environment=base_env,
             rest_api_id=self.api.rest_api_id,
             api_stage_name=self.api_stage_name,
-            asl_dir=asl_dir,
         )
         env = {
             **base_env,

@@ -54,7 +54,6 @@ class WorkflowsStack(NestedStack):
         environment: Mapping[str, str],
         rest_api_id: str,
         api_stage_name: str,
-        asl_dir: Path = ASL_DIR,
     ) -> None:
         super().__init__(scope, id, description=f"Modelport {settings.name}: workflows")
         self.settings, self.data, self.serving = settings, data, serving
@@ -75,10 +74,10 @@ class WorkflowsStack(NestedStack):
         )
         self._grant_steps(rest_api_id, api_stage_name)
 
-        self.deploy_state_machine = self._state_machine("Deploy", asl_dir / "deploy.asl.json", {})
+        self.deploy_state_machine = self._state_machine("Deploy", ASL_DIR / "deploy.asl.json", {})
         self.retrain_state_machine = self._state_machine(
             "Retrain",
-            asl_dir / "retrain.asl.json",
+            ASL_DIR / "retrain.asl.json",
             {"DeployStateMachineArn": self.deploy_state_machine.state_machine_arn},
         )
         self.retrain_state_machine.grant_start_execution(self.trigger.function)
@@ -187,7 +186,7 @@ class WorkflowsStack(NestedStack):
 
     def _state_machine(self, id: str, path: Path, extra: Mapping[str, str]) -> sfn.StateMachine:
         if not path.is_file():
-            raise FileNotFoundError(f"workflow definition {path} is missing (issue 4 writes it)")
+            raise FileNotFoundError(f"workflow definition {path} is missing")
         data, serving = self.data, self.serving
         available = {
             "DeployStepsFunctionArn": self.deploy_steps.function.function_arn,

@@ -14,9 +14,8 @@ from infra.settings import load_stage_settings
 from infra.stacks.workflows import ASL_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_ASL = Path(__file__).parent / "fixtures" / "workflows"
-#: the real definitions once the workflows land (issue 4), the test placeholders until then
-ASL = ASL_DIR if all((ASL_DIR / n).is_file() for n in ("deploy.asl.json", "retrain.asl.json")) else FIXTURE_ASL
+#: the workflow definitions the platform is built from (the real ones, never placeholders)
+ASL = ASL_DIR
 
 PINNED = [
     {
@@ -51,7 +50,7 @@ def cdk_context(**overrides) -> dict:
 def platform() -> Platform:
     app = cdk.App(context=cdk_context(pinned_endpoints=json.dumps(PINNED)))
     settings = load_stage_settings(app.node.try_get_context)
-    built = build_platform(app, settings, bundle=False, asl_dir=ASL)
+    built = build_platform(app, settings, bundle=False)
     app.synth()  # raises if cdk-nag reports an unacknowledged finding
     return built
 
