@@ -135,14 +135,14 @@ def run_demo(*, state_dir: Path | None = None, port: int | None = None, keep_run
             sys.stdout.write(json.dumps({"ok": story.ok, "seconds": round(elapsed, 2), "steps": story.results}) + "\n")
         if platform is not None:
             if keep_running and story.ok:
-                console.print(f"The platform keeps running at {platform.api_url} (state in {platform.state_dir}).",
-                              soft_wrap=True)
+                kept = "" if state_dir is None else f" (state in {platform.state_dir})"
+                console.print(f"The platform keeps running at {platform.api_url}{kept}.", soft_wrap=True)
                 console.print(f"Explore it: modelport login --url {platform.api_url} --key {platform.admin_key}",
                               soft_wrap=True)
                 console.print("Ctrl-C stops it.")
                 wait_for_interrupt()
             platform.stop()
-        if state_dir is None and not (keep_running and story.ok):
+        if state_dir is None:  # a temporary platform: nothing to keep once it stopped
             shutil.rmtree(work, ignore_errors=True)
     return story.ok
 
