@@ -104,8 +104,8 @@ def wrk(wrk_bin: str, pin: list[str], port: int, conns: int, seconds: int, scrip
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per server and connection count")
+    parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per server and connection count")
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--pin", action="store_true",
                         help="pin servers and wrk to separate cores with taskset")

@@ -55,8 +55,8 @@ def _features(df, target: str) -> tuple[list[str], list[str]]:
         if kind not in "iufb":
             raise TrainingError(f"feature column '{col}' is not numeric; the reference trainer takes "
                                 "numeric features (encode it, or bring a train.py)")
-        name = np.dtype(df[col].dtype.name.lower()).name if df[col].dtype.name.lower() in DTYPE_ALIASES else "float64"
-        dtypes.append(name)
+        # pandas' nullable names (Int64, Float32, boolean) map to the numpy ones.
+        dtypes.append(DTYPE_ALIASES.get(df[col].dtype.name.lower(), "float64"))
     return features, dtypes
 
 
