@@ -150,6 +150,12 @@ def main() -> int:
             say(f"starting {name} on port {port}")
             procs.append(start(full, {**env, "MODELPORT_PORT": str(port)}, port, work / f"{name}.log"))
             ports[name] = port
+        if not args.skip_mlflow:
+            # MLflow's own client, unchanged, against Modelport's server.
+            check = subprocess.run([str(MLFLOW_VENV / "bin" / "python"), "-m", "benchmarks.serving.mlflow_client",
+                                    str(ports["modelport"])], cwd=ROOT, capture_output=True, text=True, check=False)
+            say((check.stdout.strip() or check.stderr.strip().splitlines()[-1]) if check.returncode == 0
+                else f"mlflow_client=FAILED: {check.stderr.strip()[-300:]}")
         runs: dict[tuple[str, int], list[dict]] = {}
         for conns in CONNECTIONS:
             for port in ports.values():
