@@ -16,10 +16,10 @@ if __package__ in (None, ""):
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _infra]
     sys.path.insert(0, str(_infra.parent))
 
-import aws_cdk as cdk  # noqa: E402
+import aws_cdk as cdk
 
-from infra.platform import build_platform  # noqa: E402
-from infra.settings import SettingsError, load_stage_settings  # noqa: E402
+from infra.platform import build_platform
+from infra.settings import SettingsError, load_stage_settings
 
 
 def main() -> None:

@@ -64,27 +64,32 @@ def acknowledge_findings(platform: Platform) -> None:
     )  # fmt: skip
     acknowledge(
         workflows.deploy_steps.role, "IAM5", dynamic,
-        arn("sagemaker", f"model/{endpoints}"), arn("sagemaker", f"endpoint-config/{endpoints}"),
-        arn("sagemaker", f"endpoint/{endpoints}"),
+        arn("sagemaker", f"endpoint-config/{endpoints}"), arn("sagemaker", f"endpoint/{endpoints}"),
     )  # fmt: skip
     acknowledge(
         workflows.deploy_steps.role, "IAM5",
-        "Rollback alarms are created per endpoint, under the stage's endpoint prefix.",
-        arn("cloudwatch", f"alarm:{endpoints}"),
-    )
+        "Rollback alarms are created per endpoint, under the stage's endpoint prefix; the "
+        "target-tracking alarms Application Auto Scaling manages in the caller's name are "
+        "named after the scaled variant (TargetTracking-endpoint/<endpoint>/...).",
+        arn("cloudwatch", f"alarm:{endpoints}"), arn("cloudwatch", f"alarm:TargetTracking-endpoint/{endpoints}"),
+    )  # fmt: skip
     acknowledge(
         workflows.deploy_steps.role, "IAM5",
         "The Application Auto Scaling service-linked role for SageMaker has an AWS-chosen suffix.",
         f"Resource::arn:aws:iam::{account}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*",
     )
     acknowledge(workflows.retrain_steps.role, "IAM5", dynamic, arn("sagemaker", f"training-job/{endpoints}"))
-    prefix_reason = "Objects are keyed per model and version; the grant is limited to the one prefix this role owns."
-    acknowledge(api.functions["registry"].role, "IAM5", prefix_reason, objects(api, data.artifacts_bucket, "models/*"))
-    acknowledge(api.functions["retraining"].role, "IAM5", prefix_reason, objects(api, data.datasets_bucket, "datasets/*"))
-    acknowledge(workflows.trigger.role, "IAM5", prefix_reason, objects(api, data.datasets_bucket, "datasets/*"))
-    acknowledge(
-        workflows.retrain_steps.role, "IAM5", prefix_reason, objects(api, data.artifacts_bucket, "training/*")
-    )
+    prefix_reason = "Objects are keyed per model and version; the grant is limited to the one prefix this role uses."
+    for role, bucket, prefix in (
+        (api.functions["registry"].role, data.artifacts_bucket, "models/*"),  # presigned artifact uploads
+        (api.functions["versioning"].role, data.artifacts_bucket, "models/*"),  # verifying an upload
+        (api.functions["retraining"].role, data.datasets_bucket, "datasets/*"),  # presigned dataset uploads
+        (workflows.trigger.role, data.datasets_bucket, "datasets/*"),  # the notified dataset version
+        (workflows.deploy_steps.role, data.artifacts_bucket, "models/*"),  # verifying the artifact
+        (workflows.retrain_steps.role, data.artifacts_bucket, "training/*"),  # evaluating the output
+        (workflows.retrain_steps.role, data.artifacts_bucket, "models/*"),  # registering the candidate
+    ):
+        acknowledge(role, "IAM5", prefix_reason, objects(api, bucket, prefix))
 
     # --- state machines -------------------------------------------------------------------
     for machine in (workflows.deploy_state_machine, workflows.retrain_state_machine):

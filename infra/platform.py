@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 

@@ -209,9 +209,9 @@ def load_stage_settings(get_context: Callable[[str], Any]) -> StageSettings:
 
 
 __all__ = [
+    "LOG_RETENTION_DAYS",
     "AlarmThresholds",
     "ImageSpec",
-    "LOG_RETENTION_DAYS",
     "PinnedEndpoint",
     "SettingsError",
     "StageSettings",

@@ -8,8 +8,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
-#: writes of the metadata table; DeleteItem is for Powertools idempotency records only.
+#: what `DynamoStore` reads with: one GetItem or one Query (DESIGN §3).
+TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query")
+#: the items of `DynamoStore.commit`'s TransactWriteItems (Put, Update, Delete) and the
+#: Powertools idempotency records (put, update, delete).
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 #: the audit table is append-only: no UpdateItem, no DeleteItem for anyone.
 AUDIT_APPEND = ("dynamodb:PutItem",)
@@ -25,20 +27,18 @@ def grant_table(
     principal: iam.IGrantable,
     table: dynamodb.ITable,
     key: kms.IKey,
-    *,
-    write: bool,
-    audit: bool = False,
+    *actions: str,
     indexes: tuple[str, ...] = (),
 ) -> None:
-    """Item-level rights on a table and its named indexes, plus the KMS use its encryption needs."""
-    actions = TABLE_READ + ((AUDIT_APPEND if audit else TABLE_WRITE) if write else ())
+    """Item-level `actions` on a table and its named indexes (those the grantee queries),
+    plus the KMS use its encryption needs (writing when any action writes)."""
     principal.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(
             actions=list(actions),
             resources=[table.table_arn, *(f"{table.table_arn}/index/{name}" for name in indexes)],
         )
     )
-    grant_key(principal, key, write=write)
+    grant_key(principal, key, write=any(a not in TABLE_READ for a in actions))
 
 
 def grant_objects(principal: iam.IGrantable, bucket: s3.IBucket, pattern: str, *actions: str) -> None:
@@ -84,8 +84,10 @@ def grant_authorizer_cache_flush(principal: iam.IGrantable, stack: Stack, rest_a
         iam.PolicyStatement(
             actions=["apigateway:DELETE"],
             resources=[
-                f"arn:{stack.partition}:apigateway:{stack.region}::/restapis/{rest_api_id}"
-                f"/stages/{stage}/cache/authorizers"
+                (
+                    f"arn:{stack.partition}:apigateway:{stack.region}::/restapis/{rest_api_id}"
+                    f"/stages/{stage}/cache/authorizers"
+                )
             ],
         )
     )

@@ -42,7 +42,7 @@ class PlatformFunction(Construct):
         log_key: kms.IKey,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
-        timeout: Duration = Duration.seconds(29),
+        timeout: Duration | None = None,
         memory_size: int = 512,
     ) -> None:
         super().__init__(scope, id)
@@ -75,6 +75,6 @@ class PlatformFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,
-            timeout=timeout,
+            timeout=timeout or Duration.seconds(29),  # API Gateway's integration limit
             memory_size=memory_size,
         )

@@ -10,10 +10,21 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.grants import grant_authorizer_cache_flush, grant_objects, grant_table
-from infra.constructs.inference import add_gateway_responses, inference_integration, inference_method_responses
-from infra.packaging import CodeFactory
+from infra.constructs.grants import (
+    AUDIT_APPEND,
+    TABLE_READ,
+    TABLE_WRITE,
+    grant_authorizer_cache_flush,
+    grant_objects,
+    grant_table,
+)
+from infra.constructs.inference import (
+    add_gateway_responses,
+    inference_integration,
+    inference_method_responses,
+)
 from infra.constructs.platform_function import PlatformFunction, retention
+from infra.packaging import CodeFactory
 from infra.routes import AuthorizerKind, Route, platform_routes
 from infra.settings import StageSettings
 from infra.stacks.data import DataStack
@@ -29,6 +40,12 @@ CONTROL_PLANE = {
     "deployments": "deployments",
     "retraining": "datasets and retrains",
 }
+#: What each control-plane Lambda's code calls, beyond reading the metadata table
+#: (tests/infra/test_iam.py follows each handler's code and checks its role against it).
+WRITERS = frozenset({"registry", "versioning", "keys", "deployments", "retraining"})
+LISTS = frozenset({"registry", "keys", "audit"})  # query the listing index
+PUBLISHES = frozenset({"registry", "deployments"})  # platform events
+FLUSHES = frozenset({"versioning", "keys"})  # alias moves and key revocations flush the authorizer cache
 #: binary request bodies passed through to SageMaker untouched (JSON and CSV are text).
 BINARY_MEDIA_TYPES = ["application/octet-stream", "application/x-npy", "application/x-protobuf"]
 
@@ -92,7 +109,8 @@ class ApiStack(Stack):
         stack_code = code()
         self.authorizer_function = self._function("Authorizer", "auth", "REQUEST authorizer", stack_code, env)
         self.indexes = tuple(index.name for index in data.schema.indexes)
-        grant_table(self.authorizer_function.role, data.table, data.key, write=False, indexes=self.indexes)
+        # authenticate (one GetItem) and resolve the inference target: reads only
+        grant_table(self.authorizer_function.role, data.table, data.key, *TABLE_READ)
         self.functions = {
             name: self._function(name.capitalize(), name, what, stack_code, env)
             for name, what in CONTROL_PLANE.items()
@@ -171,22 +189,25 @@ class ApiStack(Stack):
     def _grant_control_plane(self) -> None:
         data, fns, wf = self.data, self.functions, self.workflows
         for name, fn in fns.items():
-            writes = name != "audit"
-            grant_table(fn.role, data.table, data.key, write=writes, indexes=self.indexes)
-            grant_table(fn.role, data.audit_table, data.key, write=writes, audit=True)
-            if writes:
+            writes = TABLE_WRITE if name in WRITERS else ()
+            indexes = self.indexes if name in LISTS else ()
+            grant_table(fn.role, data.table, data.key, *TABLE_READ, *writes, indexes=indexes)
+            if name == "audit":  # lists and verifies the chains; nobody else reads them
+                grant_table(fn.role, data.audit_table, data.key, *TABLE_READ)
+            elif writes:  # every change appends its audit event in the same transaction
+                grant_table(fn.role, data.audit_table, data.key, *AUDIT_APPEND)
+            if name in PUBLISHES:
                 wf.event_bus.grant_put_events_to(fn.role)
-        # publishers upload through URLs presigned by the registry, which then verifies them
-        grant_objects(
-            fns["registry"].role, data.artifacts_bucket, "models/*",
-            "s3:PutObject", "s3:GetObject", "s3:GetObjectAttributes",
-        )  # fmt: skip
-        grant_objects(fns["retraining"].role, data.datasets_bucket, "datasets/*", "s3:PutObject", "s3:GetObject")
-        # moving an alias changes what the cached authorizer answers mean
-        grant_authorizer_cache_flush(fns["versioning"].role, self, self.api.rest_api_id, self.api_stage_name)
-        # executions report back through the table; the handlers only start them
+            if name in FLUSHES:
+                grant_authorizer_cache_flush(fn.role, self, self.api.rest_api_id, self.api_stage_name)
+        # publishers upload through URLs the registry presigns (the URL acts with its rights);
+        # submitting a version verifies the upload (HEAD with its checksum)
+        grant_objects(fns["registry"].role, data.artifacts_bucket, "models/*", "s3:PutObject")
+        grant_objects(fns["versioning"].role, data.artifacts_bucket, "models/*", "s3:GetObject")
+        grant_objects(fns["retraining"].role, data.datasets_bucket, "datasets/*", "s3:PutObject")
+        # executions report back through the table; the handler only starts them (the retrain
+        # workflow is started by the trigger, from S3 notifications)
         wf.deploy_state_machine.grant_start_execution(fns["deployments"].role)
-        wf.retrain_state_machine.grant_start_execution(fns["retraining"].role)
 
     def _authorizer(self, kind: AuthorizerKind) -> apigw.RequestAuthorizer:
         identity = [apigw.IdentitySource.header("Authorization")]

@@ -22,14 +22,17 @@ from constructs import Construct
 
 from infra.asl import definition_actions
 from infra.constructs.grants import (
+    AUDIT_APPEND,
+    TABLE_READ,
+    TABLE_WRITE,
     grant_authorizer_cache_flush,
     grant_objects,
     grant_pass_role,
     grant_table,
     sagemaker_arns,
 )
-from infra.packaging import CodeFactory
 from infra.constructs.platform_function import PlatformFunction, retention
+from infra.packaging import CodeFactory
 from infra.settings import StageSettings
 from infra.stacks.data import DataStack
 from infra.stacks.serving import ServingStack
@@ -107,26 +110,29 @@ class WorkflowsStack(NestedStack):
         )
 
     def _grant_steps(self, rest_api_id: str, api_stage_name: str) -> None:
+        """What the step handlers' code calls (tests/infra/test_iam.py follows it); the
+        SageMaker creates are native Tasks of the state machines, granted to their roles."""
         data, prefix = self.data, self.settings.endpoint_prefix
-        indexes = tuple(index.name for index in data.schema.indexes)
-        for steps in (self.deploy_steps, self.retrain_steps, self.trigger):
-            grant_table(steps.role, data.table, data.key, write=True, indexes=indexes)
-            grant_table(steps.role, data.audit_table, data.key, write=True, audit=True)
-            self.event_bus.grant_put_events_to(steps.role)
-        deploy, retrain = self.deploy_steps.role, self.retrain_steps.role
+        deploy, retrain, trigger = self.deploy_steps.role, self.retrain_steps.role, self.trigger.role
+        for role in (deploy, retrain):
+            grant_table(role, data.table, data.key, *TABLE_READ, *TABLE_WRITE)
+            self.event_bus.grant_put_events_to(role)
+        # the trigger reads the model (one GetItem) and opens the retrain record
+        grant_table(trigger, data.table, data.key, "dynamodb:GetItem", *TABLE_WRITE)
+        for role in (deploy, retrain, trigger):
+            grant_table(role, data.audit_table, data.key, *AUDIT_APPEND)
         deploy.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="EndpointLifecycle",
+                # check and undo: describe, roll back (update to the previous config), delete;
+                # Application Auto Scaling checks the caller may describe and resize the variant
                 actions=[
-                    "sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
-                    "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig",
-                    "sagemaker:DeleteEndpointConfig", "sagemaker:CreateEndpoint",
-                    "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint",
-                    "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:AddTags",
+                    "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:UpdateEndpoint",
+                    "sagemaker:DeleteEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
                 ],
-                resources=sagemaker_arns(self, prefix, "model", "endpoint-config", "endpoint"),
+                resources=sagemaker_arns(self, prefix, "endpoint-config", "endpoint"),
             )
-        )
+        )  # fmt: skip
         deploy.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="EndpointAutoscaling",
@@ -135,6 +141,7 @@ class WorkflowsStack(NestedStack):
                     "application-autoscaling:DeregisterScalableTarget",
                     "application-autoscaling:DescribeScalableTargets",
                     "application-autoscaling:PutScalingPolicy",
+                    "application-autoscaling:DeleteScalingPolicy",
                     "application-autoscaling:DescribeScalingPolicies",
                 ],
                 # Application Auto Scaling has no resource ARNs to scope by; the service
@@ -148,8 +155,10 @@ class WorkflowsStack(NestedStack):
                 sid="AutoscalingServiceLinkedRole",
                 actions=["iam:CreateServiceLinkedRole"],
                 resources=[
-                    f"arn:{self.partition}:iam::{self.account}:role/aws-service-role/"
-                    "sagemaker.application-autoscaling.amazonaws.com/*"
+                    (
+                        f"arn:{self.partition}:iam::{self.account}:role/aws-service-role/"
+                        "sagemaker.application-autoscaling.amazonaws.com/*"
+                    )
                 ],
                 conditions={"StringLike": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}},
             )
@@ -157,32 +166,41 @@ class WorkflowsStack(NestedStack):
         deploy.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="RollbackAlarms",
-                actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"],
-                resources=[self.format_arn(service="cloudwatch", resource="alarm", resource_name=f"{prefix}*",
-                                           arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+                actions=["cloudwatch:PutMetricAlarm"],
+                resources=[self._alarms(prefix)],
+            )
+        )
+        deploy.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="TargetTrackingAlarms",
+                # Application Auto Scaling manages these in the caller's name and checks its rights
+                actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
+                resources=[self._alarms(f"TargetTracking-endpoint/{prefix}")],
             )
         )
         grant_authorizer_cache_flush(deploy, self, rest_api_id, api_stage_name)
+        # validate checks the version's artifact (HEAD with its checksum)
+        grant_objects(deploy, data.artifacts_bucket, "models/*", "s3:GetObject")
         retrain.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="TrainingJobs",
-                actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob",
-                         "sagemaker:StopTrainingJob", "sagemaker:AddTags"],
+                actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
                 resources=sagemaker_arns(self, prefix, "training-job"),
             )
         )
+        # evaluate reads the training output; register copies it into models/ (PutObject also
+        # covers the upload URL that publishing presigns and the retrain leaves unused), then
+        # verifies the copy (HEAD with its checksum)
         grant_objects(retrain, data.artifacts_bucket, "training/*", "s3:GetObject")
-        grant_objects(self.trigger.role, data.datasets_bucket, "datasets/*", "s3:GetObject")
-        for role in (deploy, retrain):
-            grant_pass_role(role, self.serving.sagemaker_role)
-            # SageMaker creates grants on the platform key for endpoint volumes and job output
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["kms:CreateGrant", "kms:DescribeKey"],
-                    resources=[data.key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                )
-            )
+        grant_objects(retrain, data.artifacts_bucket, "models/*", "s3:GetObject", "s3:PutObject")
+        # a notification names an object version; HEAD of that version (or of the object)
+        grant_objects(trigger, data.datasets_bucket, "datasets/*", "s3:GetObject", "s3:GetObjectVersion")
+
+    def _alarms(self, name_prefix: str) -> str:
+        return self.format_arn(
+            service="cloudwatch", resource="alarm", resource_name=f"{name_prefix}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )  # fmt: skip
 
     def _state_machine(self, id: str, path: Path, extra: Mapping[str, str]) -> sfn.StateMachine:
         if not path.is_file():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk.assertions import Match, Template
 
+from functions.adapters.schema import AUDIT, METADATA
 from infra.settings import StageSettings
 from infra.stacks.data import DataStack
-from functions.adapters.schema import AUDIT, METADATA
 from tests.infra.conftest import cdk_context, resources
 
 

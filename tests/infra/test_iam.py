@@ -1,34 +1,76 @@
-"""IAM: no `*` actions anywhere, and every boto3 call a Lambda can make is granted to its role."""
+"""IAM: no `*` actions, and each Lambda role grants exactly what its code calls on AWS.
+
+`tests/infra/callgraph.py` follows each handler's code to the boto3 calls it can make;
+`tests/infra/iam_map.py` turns them into IAM actions. The checks below compare those with
+the synthesized roles both ways, and check the checker itself on doctored templates.
+"""
 
 from __future__ import annotations
 
-import ast
-import fnmatch
-import importlib.util
-from functools import cache
-from pathlib import Path
+import copy
+import json
 
-import botocore.session
 import pytest
 
-from tests.infra.conftest import ROOT, policy_statements, resources
+from tests.infra.conftest import policy_statements
+from tests.infra.iam_map import RUNTIME, required_actions, role_problems
 
-FUNCTIONS = ROOT / "functions"
-#: API names whose IAM action differs from the operation name.
-_IAM_SPECIAL = {
-    "s3:HeadObject": ["s3:GetObject"],
-    "s3:ListObjectsV2": ["s3:ListBucket"],
-    "dynamodb:TransactWriteItems": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
-    "dynamodb:TransactGetItems": ["dynamodb:GetItem"],
-    "apigateway:FlushStageAuthorizersCache": ["apigateway:DELETE"],
+#: every Lambda of docs/contracts.md, by handler
+HANDLERS = {
+    "functions.auth.handler.lambda_handler",
+    "functions.registry.handler.lambda_handler",
+    "functions.versioning.handler.lambda_handler",
+    "functions.keys.handler.lambda_handler",
+    "functions.audit.handler.lambda_handler",
+    "functions.deployments.handler.lambda_handler",
+    "functions.retraining.handler.lambda_handler",
+    "functions.workflows.deploy_steps.lambda_handler",
+    "functions.workflows.retrain_steps.lambda_handler",
+    "functions.workflows.trigger.lambda_handler",
 }
-#: Powertools' DynamoDB idempotency layer (constructed with `boto3_client=`) makes these calls.
-_IDEMPOTENCY = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 
 
 def _actions(statement: dict) -> list[str]:
     actions = statement.get("Action", [])
     return [actions] if isinstance(actions, str) else actions
+
+
+def lambda_roles(template: dict) -> dict[str, dict]:
+    """handler → {role, granted, runtime, statements} for each platform Lambda of a template (JSON)."""
+    resources = template["Resources"]
+    roles = {}
+    for logical_id, function in resources.items():
+        props = function["Properties"] if function["Type"] == "AWS::Lambda::Function" else {}
+        if not props.get("Handler", "").startswith("functions."):
+            continue
+        role = props["Role"]["Fn::GetAtt"][0]
+        statements = [
+            s for r in resources.values() if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+            for s in r["Properties"]["PolicyDocument"]["Statement"]
+        ]  # fmt: skip
+        runtime = set()
+        if "LogGroup" in props.get("LoggingConfig", {}):
+            runtime |= set(RUNTIME["logs"])
+        if props.get("TracingConfig", {}).get("Mode") == "Active":
+            runtime |= set(RUNTIME["tracing"])
+        if any(r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"]["FunctionName"] == {"Ref": logical_id}
+               for r in resources.values()):  # fmt: skip
+            runtime |= set(RUNTIME["sqs"])
+        roles[props["Handler"]] = {
+            "role": role, "statements": statements, "runtime": runtime,
+            "granted": {a for s in statements if s.get("Effect", "Allow") == "Allow" for a in _actions(s)},
+        }  # fmt: skip
+    return roles
+
+
+@pytest.fixture(scope="module")
+def template_json(templates) -> dict[str, dict]:
+    return {name: templates[name].to_json() for name in ("api", "workflows")}
+
+
+@pytest.fixture(scope="module")
+def roles(template_json) -> dict[str, dict]:
+    return {**lambda_roles(template_json["api"]), **lambda_roles(template_json["workflows"])}
 
 
 def test_no_wildcard_actions(templates):
@@ -44,141 +86,111 @@ def test_data_actions_are_never_granted_on_every_resource(templates):
             assert not data, (stack, policy, data)
 
 
-# --- boto3 calls → IAM actions ------------------------------------------------------------
+def test_every_lambda_of_the_contract_is_checked(roles):
+    assert set(roles) == HANDLERS
 
 
-def _module_path(module: str) -> Path | None:
-    spec = importlib.util.find_spec(module)
-    return Path(spec.origin) if spec and spec.origin else None
+def test_each_lambda_role_grants_exactly_what_its_code_calls(roles):
+    problems = [p for handler, role in roles.items() for p in role_problems(handler, role["granted"], role["runtime"])]
+    assert not problems, "\n".join(problems)
 
 
-@cache
-def _tree(path: Path) -> ast.Module:
-    return ast.parse(path.read_text())
+# --- the checker, checked -------------------------------------------------------------------
 
 
-def _reachable(handler_module: str) -> set[Path]:
-    """Modules of `functions` imported (at any depth, lazily included) from the handler."""
-    seen: set[Path] = set()
-    todo = [handler_module]
-    while todo:
-        path = _module_path_safe(todo.pop())
-        if path is None or path in seen or FUNCTIONS not in path.parents:
-            continue
-        seen.add(path)
-        for node in ast.walk(_tree(path)):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("functions"):
-                todo.append(node.module)
-                todo.extend(f"{node.module}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.Import):
-                todo.extend(a.name for a in node.names if a.name.startswith("functions"))
-    return seen
+def _without(template: dict, role: str, action: str) -> dict:
+    """A copy of a synthesized template whose policies on `role` no longer grant `action`."""
+    doctored = copy.deepcopy(template)
+    for resource in doctored["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"]["Roles"]:
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                statement["Action"] = [a for a in _actions(statement) if a != action]
+    return doctored
 
 
-def _client_services(modules: set[Path]) -> tuple[dict[str, str], bool]:
-    """Adapter class → boto3 service, from `Class(clients("svc"), ...)`; and idempotency use."""
-    services, idempotency = {}, False
-    for path in modules:
-        for node in ast.walk(_tree(path)):
-            if not isinstance(node, ast.Call):
-                continue
-            for arg in [*node.args[:1], *(k.value for k in node.keywords if k.arg == "boto3_client")]:
-                if (isinstance(arg, ast.Call) and arg.args and isinstance(arg.args[0], ast.Constant)
-                        and getattr(arg.func, "attr", getattr(arg.func, "id", "")) in ("client", "clients")):
-                    if any(k.arg == "boto3_client" for k in node.keywords):
-                        idempotency = True
-                    elif isinstance(node.func, ast.Name):
-                        services[node.func.id] = arg.args[0].value
-    return services, idempotency
-
-
-def _called_names(modules: set[Path]) -> set[str]:
-    return {n.func.attr for p in modules for n in ast.walk(_tree(p))
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}  # fmt: skip
-
-
-def _boto3_calls(modules: set[Path]) -> set[tuple[str, str]]:
-    """(service, client method) for calls on an adapter's client in methods the code calls."""
-    services, _ = _client_services(modules)
-    called = _called_names(modules)
-    calls = set()
-    for path in modules:
-        for cls in (n for n in ast.walk(_tree(path)) if isinstance(n, ast.ClassDef) and n.name in services):
-            client_attrs = {
-                t.attr for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"
-                for s in f.body if isinstance(s, ast.Assign) and isinstance(s.value, ast.Name)
-                and s.value.id == "client" for t in s.targets if isinstance(t, ast.Attribute)
-            }  # fmt: skip
-            for method in (f for f in cls.body if isinstance(f, ast.FunctionDef)):
-                if method.name != "__init__" and method.name not in called:
-                    continue
-                for node in ast.walk(method):
-                    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                            and isinstance(node.func.value, ast.Attribute) and node.func.value.attr in client_attrs):
-                        name = node.func.attr
-                        if name in ("get_paginator", "generate_presigned_url") and node.args:
-                            name = node.args[0].value if isinstance(node.args[0], ast.Constant) else name
-                        for kw in node.keywords:
-                            if kw.arg == "ClientMethod" and isinstance(kw.value, ast.Constant):
-                                name = kw.value.value
-                        calls.add((services[cls.name], name))
-    return calls
-
-
-@cache
-def _operation(service: str, method: str) -> str:
-    client = botocore.session.get_session().create_client(
-        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    return f"{client.meta.service_model.signing_name}:{client.meta.method_to_api_mapping[method]}"
-
-
-def required_actions(handler_module: str) -> set[str]:
-    modules = _reachable(handler_module)
-    actions: set[str] = set()
-    for service, method in _boto3_calls(modules):
-        operation = _operation(service, method)
-        actions.update(_IAM_SPECIAL.get(operation, [operation]))
-    if _client_services(modules)[1]:
-        actions.update(_IDEMPOTENCY)
-    return actions
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="name-based reachability over-approximates: the authorizer reaches build_deps and is "
-    "asked for every adapter's writes; refine the call graph (or the wiring) before trusting it",
-)
-def test_every_boto3_call_of_each_lambda_is_granted_to_its_role(templates):
+def test_removing_any_needed_grant_from_a_synthesized_policy_is_flagged(template_json, roles):
     checked = 0
-    for name in ("api", "workflows"):
-        template = templates[name]
-        policies = resources(template, "AWS::IAM::Policy").values()
-        for function in resources(template, "AWS::Lambda::Function").values():
-            handler = function["Properties"].get("Handler", "")
-            if not handler.startswith("functions."):
+    for template in template_json.values():
+        for handler, role in lambda_roles(template).items():
+            for action in required_actions(handler):
+                doctored = lambda_roles(_without(template, role["role"], action))[handler]
+                assert action not in doctored["granted"]
+                problems = role_problems(handler, doctored["granted"], doctored["runtime"])
+                assert any(f"lacks {action}," in p for p in problems), (handler, action, problems)
+                checked += 1
+    assert checked >= 60  # every needed action of every Lambda, each removed once
+
+
+def test_an_extra_grant_is_flagged(roles):
+    trigger = roles["functions.workflows.trigger.lambda_handler"]
+    problems = role_problems("functions.workflows.trigger.lambda_handler", trigger["granted"] | {"s3:DeleteObject"},
+                             trigger["runtime"])  # fmt: skip
+    assert problems == [
+        "functions.workflows.trigger.lambda_handler: the role grants s3:DeleteObject, which no call of its code needs"
+    ]
+
+
+def test_the_grants_the_workflows_need_are_found_in_their_code():
+    """The findings that were missing from the roles before the checker could fail."""
+    deploy = required_actions("functions.workflows.deploy_steps.lambda_handler")
+    assert "application-autoscaling:DeleteScalingPolicy" in deploy  # lifting autoscaling
+    assert {"s3:GetObject", "kms:Decrypt"} <= set(deploy)  # verifying the artifact (HEAD + checksum)
+    assert "cloudwatch:PutMetricAlarm" in deploy  # signing name `monitoring`
+    assert "apigateway:DELETE" in deploy  # FlushStageAuthorizersCache
+    retrain = required_actions("functions.workflows.retrain_steps.lambda_handler")
+    assert {"s3:GetObject", "s3:PutObject", "kms:GenerateDataKey", "states:StartExecution"} <= set(retrain)
+    assert any("copy_object" in why for why in retrain["s3:PutObject"])
+    trigger = required_actions("functions.workflows.trigger.lambda_handler")
+    assert {"s3:GetObjectVersion", "states:StartExecution"} <= set(trigger)
+    assert any("put_object" in why for why in required_actions("functions.retraining.handler.lambda_handler")["s3:PutObject"])
+    assert "states:StartExecution" in required_actions("functions.deployments.handler.lambda_handler")
+    # revoking a key flushes the authorizer cache; submitting a version verifies its upload
+    assert "apigateway:DELETE" in required_actions("functions.keys.handler.lambda_handler")
+    assert "s3:GetObject" in required_actions("functions.versioning.handler.lambda_handler")
+
+
+def test_the_authorizer_only_reads(roles):
+    handler = "functions.auth.handler.lambda_handler"
+    assert set(required_actions(handler)) == {"dynamodb:GetItem", "dynamodb:Query", "kms:Decrypt"}
+    assert roles[handler]["granted"] - roles[handler]["runtime"] == {"dynamodb:GetItem", "dynamodb:Query", "kms:Decrypt"}
+
+
+# --- resources: each object grant on the one prefix its code uses --------------------------
+
+#: contract name → {(bucket, key pattern): actions}, from what each Lambda's code reads and writes
+OBJECTS = {
+    "functions.registry.handler.lambda_handler": {("Artifacts", "models/*"): {"s3:PutObject"}},  # presigned uploads
+    "functions.versioning.handler.lambda_handler": {("Artifacts", "models/*"): {"s3:GetObject"}},  # verify on submit
+    "functions.retraining.handler.lambda_handler": {("Datasets", "datasets/*"): {"s3:PutObject"}},  # presigned uploads
+    "functions.workflows.deploy_steps.lambda_handler": {("Artifacts", "models/*"): {"s3:GetObject"}},
+    "functions.workflows.retrain_steps.lambda_handler": {
+        ("Artifacts", "training/*"): {"s3:GetObject"},  # evaluate the output, copy source
+        ("Artifacts", "models/*"): {"s3:GetObject", "s3:PutObject"},  # copy target, verify
+    },
+    "functions.workflows.trigger.lambda_handler": {("Datasets", "datasets/*"): {"s3:GetObject", "s3:GetObjectVersion"}},
+}
+
+
+def test_object_grants_cover_only_the_prefixes_the_code_uses(roles):
+    for handler, role in roles.items():
+        found: dict[tuple[str, str], set[str]] = {}
+        for statement in role["statements"]:
+            actions = {a for a in _actions(statement) if a.startswith("s3:")}
+            if not actions:
                 continue
-            module = handler.rsplit(".", 1)[0]
-            if _module_path_safe(module) is None:
-                continue  # that Lambda's code has not landed yet
-            role = function["Properties"]["Role"]["Fn::GetAtt"][0]
-            granted = [a for p in policies if {"Ref": role} in p["Properties"]["Roles"]
-                       for s in p["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)]  # fmt: skip
-            missing = {a for a in required_actions(module) if not any(fnmatch.fnmatch(a, g) for g in granted)}
-            assert not missing, f"{handler}: its role lacks {sorted(missing)}"
-            checked += 1
-    assert checked >= 1
+            for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+                text = json.dumps(resource)
+                bucket = next(b for b in ("Artifacts", "Datasets", "Captures") if f"{b}Bucket" in text)
+                # `<bucket ARN>/<pattern>` is a join; the bucket ARN alone is bucket-level
+                pattern = resource["Fn::Join"][1][-1].lstrip("/") if "Fn::Join" in resource else ""
+                found.setdefault((bucket, pattern), set()).update(actions)
+        assert found == OBJECTS.get(handler, {}), handler
 
 
-def _module_path_safe(module: str) -> Path | None:
-    try:
-        return _module_path(module)
-    except (ModuleNotFoundError, ValueError):
-        return None  # `from pkg.module import Name`: Name is not a module
-
-
-def test_the_scan_finds_the_calls_the_adapters_make():
-    """The checker itself: the registry reaches DynamoDB transactions and S3 presigned puts."""
-    actions = required_actions("functions.registry.handler")
-    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"} <= actions
-    assert any(a.startswith("s3:") for a in actions)
+def test_only_the_audit_lambda_reads_the_audit_table_and_writers_only_append(roles):
+    for handler, role in roles.items():
+        on_audit = {a for s in role["statements"] if "AuditTable" in json.dumps(s["Resource"]) for a in _actions(s)}
+        if handler == "functions.audit.handler.lambda_handler":
+            assert on_audit == {"dynamodb:GetItem", "dynamodb:Query"}
+        else:
+            assert on_audit <= {"dynamodb:PutItem"}, handler
