@@ -24,14 +24,14 @@ from infra.settings import SettingsError, load_stage_settings
 
 def main() -> None:
     app = cdk.App()
-    try:
-        settings = load_stage_settings(app.node.try_get_context)
-    except SettingsError as error:
-        sys.exit(f"modelport: {error}")
     # A developer switch, not a stage setting: `-c bundle=false` skips the pip bundling of
     # the Lambda code (the workflow definitions are always functions/workflows/*.asl.json).
     bundle = str(app.node.try_get_context("bundle") or "true").lower() != "false"
-    build_platform(app, settings, bundle=bundle)
+    try:
+        settings = load_stage_settings(app.node.try_get_context)
+        build_platform(app, settings, bundle=bundle)  # resolves framework images (SettingsError)
+    except SettingsError as error:
+        sys.exit(f"modelport: {error}")
     app.synth()
 
 

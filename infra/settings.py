@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -73,6 +73,26 @@ class ImageSpec(BaseModel):
         return self
 
 
+class FrameworkImage(BaseModel):
+    """An AWS framework image the deploy workflow may serve with (`image: {framework, version}`),
+    resolved at synth time for the stage's region into `MODELPORT_FRAMEWORK_IMAGES`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    framework: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+    py_version: str | None = None
+    #: CPU and/or GPU variants (each needs an allowed instance type of that kind).
+    accelerators: tuple[Literal["cpu", "gpu"], ...] = Field(default=("cpu",), min_length=1)
+
+    @field_validator("framework")
+    @classmethod
+    def _not_ours(cls, value: str) -> str:
+        if value == "modelport":
+            raise ValueError("Modelport's own images are the stage's CPU/GPU repositories, not a framework image")
+        return value
+
+
 class PinnedEndpoint(BaseModel):
     """An endpoint kept in IaC with the `ModelEndpoint` construct, outside the deploy workflow."""
 
@@ -117,6 +137,7 @@ class StageSettings(BaseModel):
     #: addresses subscribed to the alarm topic (confirmation e-mail on first deploy).
     alarm_emails: tuple[str, ...] = ()
     pinned_endpoints: tuple[PinnedEndpoint, ...] = ()
+    framework_images: tuple[FrameworkImage, ...] = ()
 
     @field_validator("allowed_instance_types", mode="before")
     @classmethod
@@ -211,6 +232,7 @@ def load_stage_settings(get_context: Callable[[str], Any]) -> StageSettings:
 __all__ = [
     "LOG_RETENTION_DAYS",
     "AlarmThresholds",
+    "FrameworkImage",
     "ImageSpec",
     "PinnedEndpoint",
     "SettingsError",

@@ -3,6 +3,8 @@ SageMaker inference path; the Workflows stack is nested here (see workflows.py).
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
@@ -87,6 +89,8 @@ class ApiStack(Stack):
             "MODELPORT_CPU_IMAGE_URI": serving.cpu_image_uri,
             "MODELPORT_GPU_IMAGE_URI": serving.gpu_image_uri,
             "MODELPORT_ALLOWED_INSTANCE_TYPES": ",".join(settings.allowed_instance_types),
+            # read by the deployments API and the deploy/retrain steps (contracts.md)
+            "MODELPORT_FRAMEWORK_IMAGES": json.dumps(serving.framework_images, sort_keys=True),
             "POWERTOOLS_METRICS_NAMESPACE": "Modelport",
         }
         self.workflows = WorkflowsStack(

@@ -10,14 +10,15 @@ from constructs import Construct
 from functions.core.endpoints import endpoint_name
 from infra.constructs.grants import grant_key, grant_list, grant_objects
 from infra.constructs.model_endpoint import ModelEndpoint
-from infra.images import ecr_repository_arn, framework_image_uri
-from infra.settings import PinnedEndpoint, StageSettings
+from infra.images import ecr_repository_arn, framework_catalog, framework_image_uri
+from infra.settings import PinnedEndpoint, SettingsError, StageSettings
 from infra.stacks.data import DataStack
 
 
 class ServingStack(Stack):
     """Exposes `sagemaker_role`, `cpu_repository`, `gpu_repository`, `cpu_image_uri`,
-    `gpu_image_uri` and `endpoints` (the pinned `ModelEndpoint`s)."""
+    `gpu_image_uri`, `framework_images` (`<framework>:<version>:cpu|gpu` → AWS image URI,
+    for the deploy workflow) and `endpoints` (the pinned `ModelEndpoint`s)."""
 
     def __init__(
         self, scope: Construct, id: str, *, settings: StageSettings, data: DataStack, **kwargs
@@ -41,6 +42,13 @@ class ServingStack(Stack):
             description="Modelport endpoints and training jobs: read models/data, write captures/output",
         )
         self._grant_sagemaker_role()
+        try:
+            self.framework_images = framework_catalog(
+                settings.framework_images, region=settings.region, allowed_instance_types=settings.allowed_instance_types
+            )
+        except ValueError as error:
+            raise SettingsError(f"invalid settings for stage {settings.name!r}: framework_images: {error}") from None
+        self._grant_pull(*self.framework_images.values())
 
         self.endpoints = [self._pinned(pinned) for pinned in settings.pinned_endpoints]
 
@@ -96,6 +104,17 @@ class ServingStack(Stack):
             )
         )
 
+    def _grant_pull(self, *image_uris: str) -> None:
+        """Pull rights on the AWS-owned repositories of framework images (not all of ECR)."""
+        repositories = sorted({ecr_repository_arn(uri, partition=self.partition) for uri in image_uris})
+        if repositories:
+            self.sagemaker_role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                    resources=repositories,
+                )
+            )
+
     def _pinned(self, pinned: PinnedEndpoint) -> ModelEndpoint:
         settings, data = pinned.endpoint, self.data
         if pinned.image.framework == "modelport":
@@ -109,12 +128,7 @@ class ServingStack(Stack):
                 instance_type=settings.instance_type,
                 py_version=pinned.image.py_version,
             )
-            self.sagemaker_role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                    resources=[ecr_repository_arn(image_uri, partition=self.partition)],
-                )
-            )
+            self._grant_pull(image_uri)
         name = endpoint_name(self.settings.name, pinned.model, pinned.alias)
         return ModelEndpoint(
             self,

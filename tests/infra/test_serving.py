@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
@@ -10,8 +12,9 @@ from aws_cdk.assertions import Match, Template
 
 from functions.core.endpoints import EndpointSettings, TrafficStrategy
 from infra.constructs.model_endpoint import ModelEndpoint
-from infra.images import framework_image_uri
-from tests.infra.conftest import resources
+from infra.images import ecr_repository_arn, framework_catalog, framework_image_uri
+from infra.settings import FrameworkImage, SettingsError, load_stage_settings
+from tests.infra.conftest import cdk_context, resources
 
 
 def test_repositories_scan_on_push_with_immutable_tags(templates):
@@ -115,3 +118,45 @@ def test_construct_renders_the_workflow_deployment_config():
         "AWS::SageMaker::Model",
         {"PrimaryContainer": Match.object_like({"Environment": settings.container_environment()})},
     )
+
+
+def test_framework_images_reach_the_deploy_workflow_resolved_for_the_stage(templates, platform, monkeypatch):
+    """cdk.json's dev stage offers sklearn 1.2-1 (CPU) and xgboost 1.7-1 (CPU and GPU)."""
+    def uri(framework, version, instance_type):
+        return framework_image_uri(framework=framework, version=version, region="us-east-1", instance_type=instance_type)
+
+    expected = {
+        "sklearn:1.2-1:cpu": uri("sklearn", "1.2-1", "ml.t2.medium"),
+        "xgboost:1.7-1:cpu": uri("xgboost", "1.7-1", "ml.t2.medium"),
+        "xgboost:1.7-1:gpu": uri("xgboost", "1.7-1", "ml.g4dn.xlarge"),
+    }
+    assert platform.serving.framework_images == expected
+    # the Lambdas that choose images read it through their settings (contracts.md)
+    from functions.workflows.settings import DeploymentsSettings
+
+    functions = resources(templates["api"], "AWS::Lambda::Function").values()
+    env = next(f["Properties"]["Environment"]["Variables"] for f in functions
+               if f["Properties"].get("Handler") == "functions.deployments.handler.lambda_handler")  # fmt: skip
+    # tokens (table names, ARNs) become placeholders; the literal values are read as deployed
+    for name, value in env.items():
+        monkeypatch.setenv(name, value if isinstance(value, str) else "placeholder")
+    assert dict(DeploymentsSettings().rules().images.frameworks) == expected
+    # endpoints pull them with the execution role, from those repositories only
+    pulls = [
+        json.dumps(s["Resource"]) for p in resources(templates["serving"], "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"] if "ecr:BatchGetImage" in s["Action"]
+    ]  # fmt: skip
+    for image in expected.values():
+        assert any(json.dumps(ecr_repository_arn(image)) in pull for pull in pulls), image
+
+
+def test_a_framework_image_the_stage_cannot_run_fails_the_synth_with_its_name():
+    gpu = FrameworkImage(framework="sklearn", version="1.2-1", accelerators=("gpu",))
+    with pytest.raises(ValueError, match="no AWS sklearn 1.2-1 inference image for ml.g5.xlarge"):
+        framework_catalog([gpu], region="us-east-1", allowed_instance_types=("ml.m5.large", "ml.g5.xlarge"))
+    with pytest.raises(ValueError, match=r"xgboost 1.7-1 \(gpu\): the stage allows no GPU instance type"):
+        framework_catalog([FrameworkImage(framework="xgboost", version="1.7-1", accelerators=("gpu",))],
+                          region="us-east-1", allowed_instance_types=("ml.m5.large",))  # fmt: skip
+    context = cdk_context(framework_images='[{"framework": "modelport", "version": "1"}]')
+    with pytest.raises(SettingsError, match="framework_images.0.framework.*Modelport's own images"):
+        load_stage_settings(context.get)
