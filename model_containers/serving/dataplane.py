@@ -69,7 +69,10 @@ class DataPlane:
         self.schema = InputSchema(manifest.signature)
         self.name = self.settings.model_name or manifest.name or "model"
         self.version = manifest.version or "1"
-        self.output_specs = list(manifest.signature.outputs) or self._probe_outputs()
+        # One prediction before the first request (lazy initialisation in frameworks, JIT
+        # warm-up); it also tells the output specs when the signature does not.
+        probed = self._warm_up()
+        self.output_specs = list(manifest.signature.outputs) or probed
         # Everything loaded so far (frameworks, the model) lives as long as the process:
         # freezing it keeps full garbage collections from walking it, which otherwise
         # shows up as multi-millisecond pauses at the tail of request latency.
@@ -83,8 +86,8 @@ class DataPlane:
         self.state, self.failure = FAILED, message
         log.error("model not served: %s", message)
 
-    def _probe_outputs(self) -> list[TensorSpec]:
-        """Output specs from one warm-up prediction on a zero row (which also warms caches)."""
+    def _warm_up(self) -> list[TensorSpec]:
+        """Predict one zero row; return the output specs it shows (empty if it cannot)."""
         schema = self.schema
         if schema is None or schema.kind == "any" or schema.is_str:
             return []
