@@ -145,3 +145,33 @@ def test_training_output_serves_through_every_protocol(trained, serve):
     assert mlflow.status_code == 200, mlflow.text
     assert mlflow.json() == {"predictions": expected}
     assert oip.json()["outputs"][0]["data"] == expected
+
+
+def test_entry_point_lookup(tmp_path):
+    from model_containers.errors import TrainingError
+    from model_containers.training.contract import TrainingContext
+    from model_containers.training.custom import find_entry_point
+
+    code = tmp_path / "code"
+    (code / "jobs").mkdir(parents=True)
+    (code / "jobs" / "fit.py").write_text("def train(ctx): pass\n")
+
+    def ctx(hps, channels):
+        return TrainingContext(channels=channels, hyperparameters=hps, model_dir=tmp_path / "m",
+                               output_dir=tmp_path / "o")
+
+    assert find_entry_point(ctx({"entry_point": "jobs/fit.py"}, {"code": code})) == code / "jobs" / "fit.py"
+    assert find_entry_point(ctx({}, {"code": code})) is None  # no train.py: the reference trainer
+    (code / "train.py").write_text("def train(ctx): pass\n")
+    assert find_entry_point(ctx({}, {"code": code})) == code / "train.py"
+    with pytest.raises(TrainingError, match="no 'code' channel"):
+        find_entry_point(ctx({"entry_point": "fit.py"}, {}))
+    with pytest.raises(TrainingError, match="must name a .py file"):
+        find_entry_point(ctx({"entry_point": "jobs/missing.py"}, {"code": code}))
+
+
+def test_hyperparameter_strings_are_decoded():
+    from model_containers.training.contract import parse_value
+
+    assert [parse_value(v) for v in ["3", "0.25", "true", "[1, 2]", "linear", 4]] == [
+        3, 0.25, True, [1, 2], "linear", 4]
