@@ -26,6 +26,7 @@ from model_containers.runtimes import Batch, Prediction
 
 log = logging.getLogger(__name__)
 
+
 def rows_of(batch: Batch) -> int:
     if isinstance(batch, dict):
         return len(next(iter(batch.values()))) if batch else 0

@@ -74,7 +74,9 @@ def test_deterministic_given_a_seed(trained, tmp_path):
     first = json.loads((root / "model" / "metrics.json").read_text())
     assert json.loads((again / "model" / "metrics.json").read_text()) == first
     X = table(n=30, seed=11)[["tenure", "spend", "visits", "support_calls"]].to_numpy(float)
-    load = lambda p: sio.load(p, trusted=sio.get_untrusted_types(file=p))
+    def load(p):
+        return sio.load(p, trusted=sio.get_untrusted_types(file=p))
+
     np.testing.assert_array_equal(load(root / "model" / "model.skops").predict_proba(X),
                                   load(again / "model" / "model.skops").predict_proba(X))
 
