@@ -2,24 +2,21 @@
 
 Reads the deployed stack's outputs with the caller's AWS credentials, then creates one
 admin key with the control plane's own use case and adapters (same hashing, same audit
-event). Refuses once any key exists, so it can never hand out a second admin key.
+event). Exactly once: the use case refuses when any key exists, and its conditional
+bootstrap record makes one of several simultaneous first runs win and the others refuse.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from functions.core.apikeys import CreatedKey, bootstrap_admin_key
-from functions.core.errors import Conflict
-from functions.core.models import ApiKeyInfo
-from functions.core.records import KEYS_INDEX_PK
+from functions.core.apikeys import CreatedKey, bootstrap_first_admin_key
+from functions.core.errors import BootstrapRefused
 
 #: Outputs of the Api stack that the bootstrap needs (infra/platform.py writes them).
 REQUIRED_OUTPUTS = ("Stage", "TableName", "AuditTableName", "ArtifactsBucketName")
 
-
-class BootstrapRefused(Conflict):
-    """The deployment already has API keys; admins create further keys through the API."""
+__all__ = ["REQUIRED_OUTPUTS", "BootstrapRefused", "bootstrap", "bootstrap_from_outputs", "stack_outputs"]
 
 
 def stack_outputs(session: Any, stack_name: str) -> dict[str, str]:
@@ -29,7 +26,7 @@ def stack_outputs(session: Any, stack_name: str) -> dict[str, str]:
 
 
 def bootstrap(session: Any, stack_name: str, *, owner: str = "admin") -> CreatedKey:
-    """Create the deployment's first admin key; `BootstrapRefused` if any key exists.
+    """Create the deployment's first admin key; `BootstrapRefused` once it has one.
 
     The returned token is shown once; only its hash is stored.
     """
@@ -49,8 +46,4 @@ def bootstrap_from_outputs(session: Any, outputs: dict[str, str], *, owner: str 
         audit_table_name=outputs["AuditTableName"],
         artifacts_bucket=outputs["ArtifactsBucketName"],
     )
-    deps = build_deps(settings, session.client)
-    existing = deps.store.list_index(KEYS_INDEX_PK, ApiKeyInfo, limit=1)
-    if existing.items:
-        raise BootstrapRefused("this deployment already has API keys; create more with an admin key")
-    return bootstrap_admin_key(deps, owner)
+    return bootstrap_first_admin_key(build_deps(settings, session.client), owner)

@@ -13,10 +13,17 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import ClassVar
 
 from functions.core import access
-from functions.core.errors import Conflict, InvalidTransition, KeyNotFound, Unauthenticated
+from functions.core.errors import (
+    BootstrapRefused,
+    Conflict,
+    InvalidTransition,
+    KeyNotFound,
+    Unauthenticated,
+)
 from functions.core.models import ApiKey, ApiKeyInfo, NewKey, Principal, system_actor
 from functions.core.mutations import Put, change, commit
 from functions.core.ports import Context, Deps
@@ -24,8 +31,10 @@ from functions.core.records import (
     KEYS_INDEX_PK,
     PLATFORM_CHAIN,
     PLATFORM_HEAD_KEY,
+    ItemKey,
     Page,
     PlatformHead,
+    Record,
 )
 
 TOKEN_RE = re.compile(r"^mp_([0-9a-f]{16})_([A-Za-z0-9_-]{43,128})$")
@@ -46,8 +55,31 @@ class CreatedKey:
         return f"CreatedKey(info={self.info!r}, token=<hidden>)"
 
 
+#: the installation's bootstrap record: next to the platform chain's head item
+BOOTSTRAP_KEY = ItemKey(PLATFORM_HEAD_KEY.pk, "BOOTSTRAP")
+
+
+class BootstrapMarker(Record):
+    """Written once, with the first admin key, in the same transaction: its conditional put
+    is what lets exactly one of several simultaneous bootstraps win."""
+
+    KIND: ClassVar[str] = "bootstrap"
+
+    key_id: str
+    at: datetime
+
+    @property
+    def key(self) -> ItemKey:
+        return BOOTSTRAP_KEY
+
+
 def create_key(deps: Deps, ctx: Context, new: NewKey) -> CreatedKey:
     access.require(ctx.actor, access.MANAGE_KEYS, doing="creating keys")
+    return _create_key(deps, ctx, new)
+
+
+def _create_key(deps: Deps, ctx: Context, new: NewKey, *, first: bool = False) -> CreatedKey:
+    """Create a key; `first` makes it the installation's first (see `bootstrap_first_admin_key`)."""
     key_id, secret = deps.new_id(), deps.new_secret()
     if not KEY_ID_RE.match(key_id) or len(secret) < 43:
         raise ValueError("id/secret factories must give 16 hex digits and >= 256-bit secrets")
@@ -55,6 +87,8 @@ def create_key(deps: Deps, ctx: Context, new: NewKey) -> CreatedKey:
 
     def build():
         _, head = deps.store.read_head(PLATFORM_CHAIN, PLATFORM_HEAD_KEY, PlatformHead)
+        if first and deps.store.list_index(KEYS_INDEX_PK, ApiKeyInfo, limit=1).items:
+            raise BootstrapRefused("this deployment already has API keys; create more with an admin key")
         now = deps.clock()
         key = ApiKey(
             key_id=key_id,
@@ -68,11 +102,18 @@ def create_key(deps: Deps, ctx: Context, new: NewKey) -> CreatedKey:
             secret_hash=hash_secret(key_id, secret),
         )
         info = key.info()
+        writes = [Put(key, if_absent=Conflict(f"key {key_id} exists"))]
+        if first:
+            # the listing index may lag behind a bootstrap that just committed; this item cannot
+            refused = BootstrapRefused(
+                "this deployment already has its first admin key; create more with an admin key"
+            )
+            writes.append(Put(BootstrapMarker(key_id=key_id, at=now), if_absent=refused))
         uow = change(
             deps, ctx, head,
             action="key.create", target=f"key:{key_id}",
             details=info.model_dump(mode="json"),
-            writes=[Put(key, if_absent=Conflict(f"key {key_id} exists"))],
+            writes=writes,
         )  # fmt: skip
         return uow, info
 
@@ -83,6 +124,19 @@ def bootstrap_admin_key(deps: Deps, owner: str, request_id: str = "bootstrap") -
     """Create an admin key as the platform itself (first key of a fresh installation)."""
     ctx = Context(actor=system_actor("bootstrap"), request_id=request_id)
     return create_key(deps, ctx, NewKey(owner=owner, roles=["admin"], description="bootstrap admin"))
+
+
+def bootstrap_first_admin_key(deps: Deps, owner: str, request_id: str = "bootstrap") -> CreatedKey:
+    """The installation's first admin key, created as the platform itself, exactly once.
+
+    Raises BootstrapRefused when any key exists, or when another bootstrap wrote the
+    installation's bootstrap record first: the record is put, conditionally, in the same
+    transaction as the key and its audit event, so of several simultaneous first runs one
+    creates a key and the others create nothing.
+    """
+    ctx = Context(actor=system_actor("bootstrap"), request_id=request_id)
+    new = NewKey(owner=owner, roles=["admin"], description="bootstrap admin")
+    return _create_key(deps, ctx, new, first=True)
 
 
 def list_keys(deps: Deps, ctx: Context, *, limit: int = 50, cursor: str | None = None) -> Page[ApiKeyInfo]:

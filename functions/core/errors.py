@@ -91,6 +91,10 @@ class NotDeployed(NotFound):
     """The model/version exists but no endpoint serves it."""
 
 
+class BootstrapRefused(Conflict):
+    """The installation already has API keys (or its first admin key); admins create more through the API."""
+
+
 class ModelExists(Conflict):
     pass
 
