@@ -24,12 +24,15 @@ from infra.settings import SettingsError, load_stage_settings
 
 def main() -> None:
     app = cdk.App()
-    # A developer switch, not a stage setting: `-c bundle=false` skips the pip bundling of
-    # the Lambda code (the workflow definitions are always functions/workflows/*.asl.json).
+    # Build-machine switches, not stage settings: `-c bundle=false` skips the pip bundling
+    # of the Lambda code; `-c lambda_python=<path>` names the CPython 3.12 that precompiles
+    # it (infra/packaging.py). The workflow definitions are always functions/workflows/*.asl.json.
     bundle = str(app.node.try_get_context("bundle") or "true").lower() != "false"
+    lambda_python = app.node.try_get_context("lambda_python")
     try:
         settings = load_stage_settings(app.node.try_get_context)
-        build_platform(app, settings, bundle=bundle)  # resolves framework images (SettingsError)
+        # also resolves framework images (SettingsError) and finds the bytecode compiler
+        build_platform(app, settings, bundle=bundle, lambda_python=lambda_python)
     except SettingsError as error:
         sys.exit(f"modelport: {error}")
     app.synth()

@@ -32,13 +32,15 @@ def build_platform(
     settings: StageSettings,
     *,
     bundle: bool = True,
+    lambda_python: str | None = None,
     routes: tuple[Route, ...] | None = None,
 ) -> Platform:
     """Add the stage's stacks to `app`. Settings are the only thing that varies by stage;
-    `bundle=False` (tests) ships `functions/` without installing its dependencies."""
+    `bundle=False` (tests) ships `functions/` without installing its dependencies;
+    `lambda_python` names the CPython 3.12 that precompiles the bundle (found when None)."""
     env = cdk.Environment(account=settings.account, region=settings.region)
     prefix = settings.stack_prefix
-    code = code_factory(bundle=bundle)
+    code = code_factory(bundle=bundle, python=lambda_python)
     data = DataStack(app, f"{prefix}-Data", settings=settings, env=env)
     serving = ServingStack(app, f"{prefix}-Serving", settings=settings, data=data, env=env)
     api = ApiStack(
