@@ -163,12 +163,14 @@ def lambda_code(*, bundle: bool = True, python: str | None = None) -> lambda_.Co
     if not bundle:
         return lambda_.Code.from_asset(str(REPO_ROOT), exclude=["*", "!functions", "!functions/**", *EXCLUDE])
     requirements = lambda_requirements()
-    # A custom hash that covers the source, the requirements and how the bytecode was made
-    # lets CDK reuse a bundle that is already in cdk.out instead of running pip every synth.
+    # A custom hash that covers the source, the requirements, this recipe and how the
+    # bytecode was made lets CDK reuse a bundle already in cdk.out instead of running pip
+    # on every synth.
     bytecode = f"cpython-{PYTHON_VERSION} unchecked-hash" if python else "no bytecode"
     digest = hashlib.sha256()
     digest.update(FileSystem.fingerprint(str(FUNCTIONS_DIR), exclude=list(EXCLUDE)).encode())
     digest.update("\n".join([PYTHON_VERSION, *PLATFORMS, *requirements, bytecode]).encode())
+    digest.update(Path(__file__).read_bytes())
     return lambda_.Code.from_asset(
         str(FUNCTIONS_DIR),
         asset_hash_type=AssetHashType.CUSTOM,
