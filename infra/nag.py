@@ -7,11 +7,15 @@ so a new wildcard on the same role is still reported.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
+
+from infra.asl import definition_actions
+from infra.stacks.workflows import ASL_DIR, sagemaker_types
 
 if TYPE_CHECKING:
     from infra.platform import Platform
@@ -19,14 +23,30 @@ if TYPE_CHECKING:
 _X_RAY = "X-Ray PutTraceSegments/PutTelemetryRecords take no resource ARN (active tracing)."
 
 
-def acknowledge(construct: IConstruct, rule: str, reason: str, *findings: str) -> None:
+@dataclass(frozen=True)
+class Acknowledged:
+    """One acknowledged finding: where (the construct and its children), its full id, why."""
+
+    construct: IConstruct
+    id: str
+    reason: str
+
+
+def acknowledge_one(construct: IConstruct, rule: str, reason: str, *findings: str) -> list[Acknowledged]:
     """Acknowledge AwsSolutions `rule` (e.g. `IAM5`) on `construct` and its children."""
     ids = [f"AwsSolutions-{rule}[{finding}]" for finding in findings] or [f"AwsSolutions-{rule}"]
     Validations.of(construct).acknowledge(*(Acknowledgment(id=i, reason=reason) for i in ids))
+    return [Acknowledged(construct, i, reason) for i in ids]
 
 
-def acknowledge_findings(platform: Platform) -> None:
-    """Acknowledge the AwsSolutions findings that are deliberate."""
+def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
+    """Acknowledge the AwsSolutions findings that are deliberate; returns them (tests check
+    that each still matches something in the templates)."""
+    done: list[Acknowledged] = []
+
+    def acknowledge(construct: IConstruct, rule: str, reason: str, *findings: str) -> None:
+        done.extend(acknowledge_one(construct, rule, reason, *findings))
+
     data, serving, api = platform.data, platform.serving, platform.api
     settings = data.settings
     account = settings.account or "<AWS::AccountId>"
@@ -92,16 +112,16 @@ def acknowledge_findings(platform: Platform) -> None:
         acknowledge(role, "IAM5", prefix_reason, objects(api, bucket, prefix))
 
     # --- state machines -------------------------------------------------------------------
-    for machine in (workflows.deploy_state_machine, workflows.retrain_state_machine):
+    for machine, name in ((workflows.deploy_state_machine, "deploy"), (workflows.retrain_state_machine, "retrain")):
         acknowledge(
             machine.role, "IAM5",
             "CloudWatch Logs log delivery (logs:CreateLogDelivery, ...) and X-Ray accept no resource ARN.",
             "Resource::*",
         )  # fmt: skip
-        acknowledge(
-            machine.role, "IAM5", dynamic,
-            *(arn("sagemaker", f"{kind}/{endpoints}") for kind in ("model", "endpoint-config", "endpoint", "training-job")),
-        )  # fmt: skip
+        # the SageMaker resource types the definition's tasks touch (WorkflowsStack grants those)
+        actions = definition_actions(ASL_DIR / f"{name}.asl.json")
+        kinds = sorted({kind for a in actions if a.startswith("sagemaker:") for kind in sagemaker_types(a)})
+        acknowledge(machine.role, "IAM5", dynamic, *(arn("sagemaker", f"{kind}/{endpoints}") for kind in kinds))
 
     # --- SageMaker execution role ---------------------------------------------------------
     role = serving.sagemaker_role
@@ -149,3 +169,5 @@ def acknowledge_findings(platform: Platform) -> None:
         "notification) runs with the AWS-managed basic execution policy.",
         "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     )
+    return done
+

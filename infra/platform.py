@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.nag import acknowledge_findings
+from infra.nag import Acknowledged, acknowledge_findings
 from infra.packaging import code_factory
 from infra.routes import Route
 from infra.settings import StageSettings
@@ -25,6 +26,8 @@ class Platform:
     serving: ServingStack
     api: ApiStack
     observability: ObservabilityStack
+    #: the cdk-nag findings acknowledged on this stage, each with its reason
+    acknowledgements: tuple[Acknowledged, ...] = ()
 
 
 def build_platform(
@@ -56,8 +59,7 @@ def build_platform(
     _outputs(platform)
     # cdk-nag 3.x runs as a policy-validation plugin (Aspects no longer work with it).
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    acknowledge_findings(platform)
-    return platform
+    return dataclasses.replace(platform, acknowledgements=tuple(acknowledge_findings(platform)))
 
 
 def _outputs(platform: Platform) -> None:

@@ -248,7 +248,7 @@ class WorkflowsStack(NestedStack):
                     value for name, value in substitutions.items() if name.endswith("StepsFunctionArn")
                 ]
             elif service == "sagemaker":
-                types = sorted({t for action in service_actions for t in _sagemaker_types(action)})
+                types = sorted({t for action in service_actions for t in sagemaker_types(action)})
                 resources = sagemaker_arns(self, prefix, *types)
                 if any(a in service_actions for a in ("sagemaker:CreateModel", "sagemaker:CreateTrainingJob")):
                     grant_pass_role(role, self.serving.sagemaker_role)
@@ -264,7 +264,7 @@ class WorkflowsStack(NestedStack):
             role.add_to_policy(iam.PolicyStatement(actions=service_actions, resources=resources))
 
 
-def _sagemaker_types(action: str) -> tuple[str, ...]:
+def sagemaker_types(action: str) -> tuple[str, ...]:
     """SageMaker resource types an action touches (CreateEndpoint also reads its config)."""
     name = action.split(":", 1)[1]
     if "TrainingJob" in name:
