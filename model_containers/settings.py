@@ -58,6 +58,10 @@ class ContainerSettings(BaseSettings):
     model_name: str | None = Field(None, description="OIP model name; else the manifest's, else 'model'.")
     graceful_timeout_s: float = Field(30.0, gt=0, description="SIGTERM: wait this long for in-flight requests.")
     log_level: str = Field("info", description="Python log level name.")
+    # The trust decision belongs to the platform, not to whoever packed the artifact: the
+    # deploy workflow sets this from the model's policy, and a pickle loads only when this
+    # AND the artifact's manifest allow it.
+    allow_pickle: bool = Field(False, description="The model's policy allows pickled models.")
 
     # --- training ------------------------------------------------------------------
     ml_root: Path = Field(Path("/opt/ml"), description="Root of SageMaker's /opt/ml layout.")

@@ -92,9 +92,12 @@ class EndpointSettings(BaseModel):
     #: target of the `SageMakerVariantInvocationsPerInstance` tracking policy (per minute).
     target_invocations_per_instance: int = Field(default=1000, ge=1)
     strategy: TrafficStrategy = TrafficStrategy()
-    #: adaptive batching inside the container (1 turns batching off).
-    max_batch_size: int = Field(default=1, ge=1, le=1024)
-    max_latency_ms: float = Field(default=2.0, ge=0, le=1000)
+    #: adaptive batching inside the container (1 turns batching off). The defaults are the
+    #: container's own: the batcher never waits on a timer for a lone request, so it costs
+    #: nothing at low load and multiplies throughput under concurrency (benchmarks/README).
+    #: Set 1 for a custom predictor whose rows are not independent.
+    max_batch_size: int = Field(default=32, ge=1, le=1024)
+    max_latency_ms: float = Field(default=5.0, gt=0, le=1000)
     #: share of requests captured to the captures bucket.
     data_capture_percent: int = Field(default=100, ge=0, le=100)
     #: the auto-rollback latency alarm fires above this p99 model latency.

@@ -50,12 +50,15 @@ def build_plan(
     state: dict[str, Any],
     *,
     image: str,
+    allow_pickle: bool,
     model_data_url: str,
     current: dict[str, Any] | None,
     current_config: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """The plan (`$.plan`) for the workflow input `state`.
 
+    `allow_pickle` is the model's policy, passed to the container, which refuses a pickled
+    model unless both it and the artifact's manifest allow pickle.
     `current` is DescribeEndpoint of the alias's endpoint (None when it does not exist):
     an existing endpoint is updated blue/green, a missing one created.
     """
@@ -79,6 +82,8 @@ def build_plan(
                 **settings.container_environment(),
                 "MODELPORT_MODEL": state["model"],
                 "MODELPORT_VERSION": state["version"],
+                # The model's policy, not the artifact, decides whether pickle may load.
+                "MODELPORT_ALLOW_PICKLE": "true" if allow_pickle else "false",
             },
         },
         "variants": [

@@ -86,7 +86,8 @@ def validate(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
             "wait for the operation in progress (or delete a failed endpoint) and deploy again"
         )
     config = env.endpoints.describe_endpoint_config(current["EndpointConfigName"]) if current else None
-    plan = build_plan(state, image=image, model_data_url=version.artifact.uri, current=current,
+    plan = build_plan(state, image=image, allow_pickle=model.policy.allow_pickle,
+                      model_data_url=version.artifact.uri, current=current,
                       current_config=config)
     _mark(env, state, "create_model")
     return plan

@@ -60,10 +60,12 @@ class SklearnRuntime(Runtime):
             if not manifest.allow_pickle:
                 raise UnsafeModel(
                     f"{manifest.model_file} is a pickle, which runs code when loaded; this model's "
-                    "policy does not allow pickle (set allow_pickle in modelport.json, or save with skops)")
+                    "policy does not allow pickle (it needs allow_pickle in the model's policy, which "
+                    "the platform passes as MODELPORT_ALLOW_PICKLE, and in modelport.json; or save "
+                    "with skops)")
             import joblib
 
-            log.warning("loading pickled model %s because its manifest allows pickle", manifest.model_file)
+            log.warning("loading pickled model %s because its policy and manifest allow pickle", manifest.model_file)
             model = joblib.load(path)
         else:
             raise ArtifactError(f"unknown scikit-learn model file type {path.suffix!r} (use .skops)")

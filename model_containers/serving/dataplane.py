@@ -56,6 +56,9 @@ class DataPlane:
         try:
             manifest = load_manifest(model_dir)
             verify_artifact(model_dir, manifest)
+            if manifest.allow_pickle and not self.settings.allow_pickle:
+                # The packer's say-so is not enough: the model's policy must allow it too.
+                manifest = manifest.model_copy(update={"allow_pickle": False})
             runtime = runtime_for(manifest.framework)
             runtime.load(model_dir, manifest)
         except ContainerError as exc:

@@ -10,14 +10,19 @@ from tests.containers.models import FEATURES, N_FEATURES, data
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:torch.*")
 
 KINDS = ["pickle-allowed", "pickle-refused", "xgb-json", "xgb-ubj", "onnx", "torchscript", "custom"]
+#: the platform passes the model's policy; "pickle-allowed" is allowed by both policy and manifest.
+POLICY_ALLOWS_PICKLE = {"pickle-allowed": {"MODELPORT_ALLOW_PICKLE": "true"}}
+NOT_READY = {"pickle-refused", "pickle-manifest-only"}
 
 
 @pytest.fixture(scope="module")
 def servers(serve, artifacts):
     # Start every process first and wait afterwards, so their start-ups overlap.
-    launched = {kind: serve(artifacts(kind)) for kind in KINDS}
+    launched = {kind: serve(artifacts(kind), **POLICY_ALLOWS_PICKLE.get(kind, {})) for kind in KINDS}
+    # The manifest allows pickle, but the platform does not pass a policy that does.
+    launched["pickle-manifest-only"] = serve(artifacts("pickle-allowed"))
     for kind, server in launched.items():
-        server.wait(ready=kind != "pickle-refused")
+        server.wait(ready=kind not in NOT_READY)
     return launched
 
 
@@ -38,11 +43,12 @@ def test_pickle_served_only_when_policy_allows(servers, artifacts, X):
 
     model = joblib.load(artifacts("pickle-allowed") / "model.joblib")
     assert _predict(servers["pickle-allowed"], X.tolist()) == model.predict(X).tolist()
-    assert "allows pickle" in servers["pickle-allowed"].logs()
+    assert "policy and manifest allow pickle" in servers["pickle-allowed"].logs()
 
 
-def test_pickle_refused_with_clear_error(servers, X):
-    refused = servers["pickle-refused"]
+@pytest.mark.parametrize("kind", ["pickle-refused", "pickle-manifest-only"])
+def test_pickle_refused_with_clear_error(servers, X, kind):
+    refused = servers[kind]
     with refused.client() as http:
         assert http.get("/ping").status_code == 503
         response = http.post("/invocations", json={"instances": X.tolist()})
