@@ -31,8 +31,6 @@ adapter but never calls `upload_url`, so it is asked for no S3 rights.
 from __future__ import annotations
 
 import ast
-import importlib
-import inspect
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,7 +38,18 @@ from pathlib import Path
 
 import botocore.session
 
-from tests.infra.source import Module, Source, Sym, imports_of, params, terminal, walk
+from tests.infra.source import (
+    Module,
+    Source,
+    Sym,
+    attribute_use,
+    decorator_parts,
+    imports_of,
+    params,
+    terminal,
+    third_party_calls,
+    walk,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 _CLIENT_CALL = re.compile(r"^_?clients?$")
@@ -81,19 +90,6 @@ def botocore_client(service: str):
 @cache
 def _services() -> frozenset[str]:
     return frozenset(botocore.session.get_session().get_available_services())
-
-
-@cache
-def third_party_calls(qualname: str) -> tuple[str, ...]:
-    """Client methods a third-party class calls on the client it keeps (`self.client.<op>(`)."""
-    module_name, _, cls_name = qualname.rpartition(".")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    tree = ast.parse(inspect.getsource(inspect.getmodule(cls)))
-    node = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
-    return tuple(sorted({
-        n.func.attr for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-        and isinstance(n.func.value, ast.Attribute) and n.func.value.attr == "client"
-    }))  # fmt: skip
 
 
 @dataclass
@@ -266,7 +262,7 @@ class Analysis:
             | {k.arg for n in nodes if isinstance(n, ast.Call) for k in n.keywords if k.arg}
         )
         parents = {child: parent for parent in nodes for child in ast.iter_child_nodes(parent)}
-        registering = _decorator_parts(mod) if body.top_level else set()
+        registering = decorator_parts(mod) if body.top_level else set()
         for node in nodes:
             if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
                 if node in registering:
@@ -275,7 +271,7 @@ class Analysis:
                 if sym is not None:
                     self.reach(sym)
                 elif isinstance(node, ast.Attribute):
-                    use = _use(node, nodes, parents)
+                    use = attribute_use(node, nodes, parents)
                     if use == "method":
                         self.attributes.add(node.attr)
                         self.why.setdefault(f".{node.attr}", body.label)
@@ -380,52 +376,6 @@ class Analysis:
         for (mod_name, cls_name), attr, call, where, names in self.self_calls:
             for service in holders.get((mod_name, cls_name, attr), ()):
                 self._api_call(service, call.func.attr, call, where, names)
-
-
-def _decorator_parts(mod: Module) -> set[ast.AST]:
-    """The name parts of a module's top-level decorators (`router`, `router.get`)."""
-    parts: set[ast.AST] = set()
-    for fn in mod.defs.values():
-        for decorator in fn.decorator_list:
-            target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            while isinstance(target, ast.Attribute):
-                parts.add(target)
-                target = target.value
-            parts.add(target)
-    return parts
-
-
-#: parents in which a value is only looked at (compared, tested, formatted), never called
-_LOOKED_AT = (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If, ast.While, ast.Assert, ast.FormattedValue, ast.JoinedStr)
-
-
-def _use(node: ast.expr, nodes: list[ast.AST], parents: dict, depth: int = 0) -> str:
-    """How code uses an attribute (or a name): `method` when it may be a bound method that
-    runs (called, passed on, returned, stored), `receiver` when something is read from it
-    (`deps.store.get`: `store`), `value` when it is only looked at (`x is None`), or bound
-    to names that are only read through or looked at (`head, event = uow.head, uow.event`)."""
-    parent = parents.get(node)
-    if isinstance(parent, ast.Call) and parent.func is node:
-        return "method"
-    if isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is node:
-        return "receiver"
-    if isinstance(parent, _LOOKED_AT):
-        return "value"
-    grand = parents.get(parent)
-    if isinstance(parent, ast.Assign) and parent.value is node:
-        targets = list(parent.targets)
-    elif isinstance(parent, ast.Tuple) and isinstance(grand, ast.Assign) and grand.value is parent:
-        index = parent.elts.index(node)
-        targets = [t.elts[index] for t in grand.targets if isinstance(t, ast.Tuple) and len(t.elts) == len(parent.elts)]
-        if len(targets) != len(grand.targets):
-            return "method"
-    else:
-        return "method"
-    if depth > 3 or not all(isinstance(t, ast.Name) for t in targets):
-        return "method"
-    names = {t.id for t in targets}
-    uses = [n for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in names]
-    return "method" if any(_use(n, nodes, parents, depth + 1) == "method" for n in uses) else "value"
 
 
 FUNCTIONS = Source(ROOT, "functions")

@@ -7,8 +7,11 @@ functions, classes, variables and imports, and what a dotted name in it refers t
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 
@@ -179,3 +182,62 @@ def params(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
     args = fn.args
     names = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
     return set(names) | {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+
+
+def decorator_parts(mod: Module) -> set[ast.AST]:
+    """The name parts of a module's top-level decorators (`router`, `router.get`)."""
+    parts: set[ast.AST] = set()
+    for fn in mod.defs.values():
+        for decorator in fn.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            while isinstance(target, ast.Attribute):
+                parts.add(target)
+                target = target.value
+            parts.add(target)
+    return parts
+
+
+#: parents in which a value is only looked at (compared, tested, formatted), never called
+_LOOKED_AT = (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If, ast.While, ast.Assert, ast.FormattedValue, ast.JoinedStr)
+
+
+def attribute_use(node: ast.expr, nodes: list[ast.AST], parents: dict, depth: int = 0) -> str:
+    """How code uses an attribute (or a name): `method` when it may be a bound method that
+    runs (called, passed on, returned, stored), `receiver` when something is read from it
+    (`deps.store.get`: `store`), `value` when it is only looked at (`x is None`), or bound
+    to names that are only read through or looked at (`head, event = uow.head, uow.event`)."""
+    parent = parents.get(node)
+    if isinstance(parent, ast.Call) and parent.func is node:
+        return "method"
+    if isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is node:
+        return "receiver"
+    if isinstance(parent, _LOOKED_AT):
+        return "value"
+    grand = parents.get(parent)
+    if isinstance(parent, ast.Assign) and parent.value is node:
+        targets = list(parent.targets)
+    elif isinstance(parent, ast.Tuple) and isinstance(grand, ast.Assign) and grand.value is parent:
+        index = parent.elts.index(node)
+        targets = [t.elts[index] for t in grand.targets if isinstance(t, ast.Tuple) and len(t.elts) == len(parent.elts)]
+        if len(targets) != len(grand.targets):
+            return "method"
+    else:
+        return "method"
+    if depth > 3 or not all(isinstance(t, ast.Name) for t in targets):
+        return "method"
+    names = {t.id for t in targets}
+    uses = [n for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in names]
+    return "method" if any(attribute_use(n, nodes, parents, depth + 1) == "method" for n in uses) else "value"
+
+
+@cache
+def third_party_calls(qualname: str) -> tuple[str, ...]:
+    """Client methods a third-party class calls on the client it keeps (`self.client.<op>(`)."""
+    module_name, _, cls_name = qualname.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    tree = ast.parse(inspect.getsource(inspect.getmodule(cls)))
+    node = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
+    return tuple(sorted({
+        n.func.attr for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+        and isinstance(n.func.value, ast.Attribute) and n.func.value.attr == "client"
+    }))  # fmt: skip
