@@ -120,8 +120,10 @@ class Analysis:
         self.queue: list[_Body] = []
         #: (module, class, __init__ parameter) → services of the clients handed to it
         self.bindings: dict[tuple[str, str, str], set[str]] = {}
-        #: calls on `self.<attr>`, resolved once every binding is known
+        #: calls on `self.<attr>`, resolved once every binding is known, and every other use
+        #: of a `self.<attr>` (a client held there may only be called)
         self.self_calls: list[tuple[tuple[str, str], str, ast.Call, str, frozenset[str]]] = []
+        self.self_other: list[tuple[tuple[str, str], str, str]] = []
         self.calls: set[ApiCall] = set()
         #: what first reached each function, method (`mod.Class.m`) and attribute (`.m`)
         self.why: dict[str, str] = {}
@@ -264,6 +266,11 @@ class Analysis:
         parents = {child: parent for parent in nodes for child in ast.iter_child_nodes(parent)}
         registering = decorator_parts(mod) if body.top_level else set()
         for node in nodes:
+            if (body.cls and isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load)
+                    and isinstance(node.value, ast.Name) and node.value.id == "self"):  # fmt: skip
+                parent, grand = parents.get(node), parents.get(parents.get(node))
+                if not (isinstance(parent, ast.Attribute) and isinstance(grand, ast.Call) and grand.func is parent):
+                    self.self_other.append((body.cls, node.attr, self._where(body, node)))
             if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
                 if node in registering:
                     continue  # `@router.get(...)` registers on `router`; it does not use it
@@ -376,6 +383,9 @@ class Analysis:
         for (mod_name, cls_name), attr, call, where, names in self.self_calls:
             for service in holders.get((mod_name, cls_name, attr), ()):
                 self._api_call(service, call.func.attr, call, where, names)
+        for (mod_name, cls_name), attr, where in self.self_other:
+            if (mod_name, cls_name, attr) in holders:
+                raise AnalysisError(f"{where}: self.{attr} holds a client; call its methods directly")
 
 
 FUNCTIONS = Source(ROOT, "functions")

@@ -32,6 +32,9 @@ class Store:
 
     def everything(self):
         return self._db.get_paginator("scan").paginate(TableName=self._table)
+
+    def escape(self):
+        return getattr(self._db, "delete_table")(TableName=self._table)
 '''
 
 
@@ -146,6 +149,7 @@ def test_paginators_and_presigned_urls_count_as_their_operation(tmp_path):
         ('return client("s3").heads_object()', "no method 'heads_object'"),
         ('return helper(client("s3"))', "cannot read"),
         ('return boto3.client("s3").head_object()', "wiring.client"),
+        ('return Store(client("dynamodb"), "t").escape()', "holds a client; call its methods directly"),
     ],
 )
 def test_what_the_analysis_cannot_follow_is_an_error(tmp_path, body, message):
