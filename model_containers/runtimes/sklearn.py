@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import threading
 from pathlib import Path
 
@@ -36,9 +37,24 @@ def _is_expected_class(type_name: str) -> bool:
     return isinstance(obj, type)
 
 
+def import_skops():
+    """`skops.io`, without the cost of importing torch.
+
+    skops builds its trusted-type list with `sklearn.utils.all_estimators()`, which walks
+    every scikit-learn package, the array-API shim for torch included; where torch is
+    installed (the GPU image, a development environment) that import alone takes 2-4 s per
+    process, for models that never touch torch. The walk skips packages that fail to
+    import, and no estimator lives in that shim, so it is marked unimportable first.
+    """
+    sys.modules.setdefault("sklearn.externals.array_api_compat.torch", None)
+    import skops.io
+
+    return skops.io
+
+
 def load_skops(path: Path):
     """Load a skops file, trusting only scikit-learn/numpy/scipy classes; refuse the rest."""
-    import skops.io as sio
+    sio = import_skops()
 
     untrusted = sio.get_untrusted_types(file=path)
     refused = sorted(t for t in untrusted if not _is_expected_class(t))

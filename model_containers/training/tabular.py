@@ -112,8 +112,11 @@ def _metrics(task: str, model, X, y) -> dict[str, float]:
 
 def train_tabular(ctx: TrainingContext) -> dict:
     """Train, evaluate on the holdout and write a servable artifact; returns the manifest."""
-    import skops.io as sio
     from sklearn.model_selection import train_test_split
+
+    from model_containers.runtimes.sklearn import import_skops
+
+    sio = import_skops()
 
     channels = ctx.channels
     name = ctx.hp("channel") or ("train" if "train" in channels or len(channels) != 1 else next(iter(channels)))
