@@ -1,7 +1,12 @@
 import pytest
 from pydantic import ValidationError
 
-from functions.core.endpoints import EndpointSettings, TrafficStrategy, endpoint_name, is_gpu_instance
+from functions.core.endpoints import (
+    EndpointSettings,
+    TrafficStrategy,
+    endpoint_name,
+    is_gpu_instance,
+)
 
 
 @pytest.mark.parametrize(
