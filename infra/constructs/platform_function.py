@@ -71,7 +71,9 @@ class PlatformFunction(Construct):
             code=code,
             description=description,
             role=self.role,
-            environment=dict(environment),
+            # pydantic scans every installed distribution's entry points for plugins on first
+            # import (~15 ms of cold start); the bundle ships none.
+            environment={"PYDANTIC_DISABLE_PLUGINS": "__all__", **environment},
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,

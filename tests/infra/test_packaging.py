@@ -80,3 +80,14 @@ def test_requirements_are_the_lambda_extra_only():
     names = {r.split(">")[0].split("=")[0].split("<")[0].split("[")[0].strip().lower() for r in lambda_requirements()}
     assert {"boto3", "aws-lambda-powertools", "pydantic", "pydantic-settings"} <= names
     assert not names & {"moto", "torch", "numpy", "typer", "aws-cdk-lib", "uvicorn", "scikit-learn", "httpx"}
+
+
+def test_every_lambda_skips_pydantic_plugin_discovery(templates):
+    """Cold start: pydantic would scan every distribution's entry points for plugins."""
+    from tests.infra.conftest import resources
+
+    functions = [f for t in templates.values() for f in resources(t, "AWS::Lambda::Function").values()
+                 if str(f["Properties"].get("Handler", "")).startswith("functions.")]  # fmt: skip
+    assert len(functions) >= 10
+    for function in functions:
+        assert function["Properties"]["Environment"]["Variables"]["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
