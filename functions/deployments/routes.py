@@ -66,7 +66,8 @@ def start_deployment(name: ModelName, deployment: Annotated[NewDeployment, Body(
 
     body = run_once(
         function="deployments", route=f"POST /v1/models/{name}/deployments", ctx=ctx,
-        headers=router.current_event.headers, body=deployment.model_dump(mode="json"), work=work,
+        headers=router.current_event.headers, lambda_context=router.lambda_context,
+        body=deployment.model_dump(mode="json"), work=work,
     )  # fmt: skip
     http.metrics.add_metric(name="DeploymentsStarted", unit=MetricUnit.Count, value=1)
     return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=body)
