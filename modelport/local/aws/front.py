@@ -8,7 +8,9 @@ Routing, in order:
 * API Gateway `FlushStageAuthorizersCache` → the callback the local gateway registered;
 * everything else → moto's server application, with fixes on the way: the first Step
   Functions request loads `sfn_compat`, a `StartExecution` without a name gets a UUID,
-  and an S3 `PutObject` is checked against its declared checksum (`s3_checksums`).
+  and an S3 `PutObject` is checked against its declared checksum (`s3_checksums`);
+  DynamoDB requests are served one at a time, which gives moto DynamoDB's atomic,
+  serialisable transactions.
   Application Auto Scaling stays moto's (its shapes and validation are right); the front
   tells the local SageMaker after a change to a `sagemaker` scalable target or policy, so
   it applies the new bounds at once.
@@ -62,6 +64,12 @@ class Front:
         self._flushers: dict[tuple[str, str], Callable[[], None]] = {}
         self._lock = threading.Lock()
         self._dirty = threading.Event()
+        # moto applies a transaction's items one by one and undoes a cancelled one by
+        # restoring a copy of every table it touched, so concurrent requests can see half a
+        # transaction, lose each other's writes, or fail with a 500. DynamoDB's writes are
+        # atomic and serialisable, and the platform relies on it (one conditional
+        # transaction per change and its audit event): DynamoDB requests go one at a time.
+        self._dynamodb_lock = threading.Lock()
 
     # -- wiring -------------------------------------------------------------------------
     def attach_sagemaker(self, app: WSGIApp, observer: ScalingObserver | None = None) -> None:
@@ -114,6 +122,9 @@ class Front:
             refused = check_put(environ)
             if refused is not None:
                 return refused(environ, start_response)
+        elif target.startswith("DynamoDB_"):
+            with self._dynamodb_lock:
+                return [b"".join(self.moto_app(environ, start_response))]
         return self.moto_app(environ, start_response)
 
     def _flush(self, api: str, stage: str) -> Response:
