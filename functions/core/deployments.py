@@ -28,9 +28,9 @@ from functions.core.errors import (
 )
 from functions.core.governance import PRODUCTION
 from functions.core.models import Alias, Model, ModelVersion, VersionStatus, system_actor
-from functions.core.mutations import Put, change, commit, with_retry
+from functions.core.mutations import Put, change, commit, update_model_record
 from functions.core.ports import Context, Deps
-from functions.core.records import ItemKey, Page, Record, model_pk
+from functions.core.records import ItemKey, Page, Record, StepMark, model_pk
 from functions.core.registry import find_version, require_model
 from functions.core.semver import VersionSpec, validate_alias
 from functions.core.stages import ImageRef, StageRules
@@ -77,13 +77,6 @@ class NewDeployment(BaseModel):
     alias: str = Field(default=PRODUCTION, max_length=32, description="the alias the deployment moves")
     settings: EndpointSettings = EndpointSettings()
     image: ImageRef | None = Field(default=None, description="default: Modelport's CPU or GPU image")
-
-
-class StepMark(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    step: str
-    at: datetime
 
 
 class Deployment(Record):
@@ -297,22 +290,11 @@ Mutation = Callable[[Deployment], tuple[Deployment | None, dict[str, Any]]]
 
 
 def _update(deps: Deps, ctx: Context, name: str, deployment_id: str, action: str, mutate: Mutation) -> tuple[Deployment, bool]:
-    """Read the chain head and the record, apply `mutate`, commit (retrying lost races)."""
-
-    def attempt() -> tuple[Deployment, bool]:
-        model, head = deps.store.read_head(name, Model.key_for(name), Model)
-        current = deps.store.get(Deployment.key_for(name, deployment_id), Deployment, consistent=True)
-        if model is None or current is None:
-            raise DeploymentNotFound(f"model {name!r} has no deployment {deployment_id!r}")
-        updated, details = mutate(current)
-        if updated is None:
-            return current, False
-        uow = change(deps, ctx, head, action=action, target=f"{name}/deployments/{deployment_id}",
-                     details=details, writes=[Put(updated)])
-        deps.store.commit(uow)
-        return updated, True
-
-    return with_retry(deps, attempt)
+    return update_model_record(
+        deps, ctx, name, Deployment.key_for(name, deployment_id), Deployment, action=action,
+        target=f"{name}/deployments/{deployment_id}", mutate=mutate,
+        missing=lambda: DeploymentNotFound(f"model {name!r} has no deployment {deployment_id!r}"),
+    )
 
 
 # --- reads ----------------------------------------------------------------------------------

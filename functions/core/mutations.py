@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 from functions.core.audit import AuditEvent, ChainHead, next_event
 from functions.core.errors import ConcurrentModification, DomainError
+from functions.core.models import Model
 from functions.core.ports import Context, Deps
 from functions.core.records import ItemKey, Record
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Record)
 
 
 @dataclass(frozen=True)
@@ -91,5 +93,35 @@ def commit(deps: Deps, build: Callable[[], tuple[UnitOfWork, T]]) -> T:
         uow, result = build()
         deps.store.commit(uow)
         return result
+
+    return with_retry(deps, attempt)
+
+
+def update_model_record(
+    deps: Deps,
+    ctx: Context,
+    name: str,
+    key: ItemKey,
+    cls: type[R],
+    *,
+    action: str,
+    target: str,
+    mutate: Callable[[R], tuple[R | None, dict[str, Any]]],
+    missing: Callable[[], DomainError],
+) -> tuple[R, bool]:
+    """Change one record under model `name` on that model's chain: read the head and the
+    record, apply `mutate` (→ the new record and the audit details, or None for no change),
+    commit them with the audit event, retrying lost races. Returns (record, changed)."""
+    def attempt() -> tuple[R, bool]:
+        model, head = deps.store.read_head(name, Model.key_for(name), Model)
+        current = deps.store.get(key, cls, consistent=True)
+        if model is None or current is None:
+            raise missing()
+        updated, details = mutate(current)
+        if updated is None:
+            return current, False
+        deps.store.commit(change(deps, ctx, head, action=action, target=target, details=details,
+                                 writes=[Put(updated)]))
+        return updated, True
 
     return with_retry(deps, attempt)

@@ -10,6 +10,7 @@ returns its index keys from `index_keys`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -95,3 +96,12 @@ class PlatformHead(Record):
     @property
     def key(self) -> ItemKey:
         return PLATFORM_HEAD_KEY
+
+
+class StepMark(BaseModel):
+    """When a workflow record (deployment, retrain) reached one of its steps."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: str
+    at: datetime

@@ -34,9 +34,9 @@ from functions.core.models import (
     Signature,
     system_actor,
 )
-from functions.core.mutations import Put, change, commit, with_retry
+from functions.core.mutations import Put, change, commit, update_model_record, with_retry
 from functions.core.ports import Context, Deps, Upload
-from functions.core.records import ItemKey, Page, Record, model_pk
+from functions.core.records import ItemKey, Page, Record, StepMark, model_pk
 from functions.core.registry import find_version, publish_version, require_model
 from functions.core.semver import Bump, SemVer, VersionSpec
 
@@ -81,13 +81,6 @@ class Dataset(BaseModel):
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
-
-
-class StepMark(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    step: str
-    at: datetime
 
 
 class Retrain(Record):
@@ -226,21 +219,17 @@ def update(deps: Deps, ctx: Context, name: str, retrain_id_: str, action: str, m
            details: dict[str, Any] | None = None) -> tuple[Retrain, bool]:
     """Apply `mutate` to the record (None: nothing to change) and commit it, audited."""
 
-    def attempt() -> tuple[Retrain, bool]:
-        model, head = deps.store.read_head(name, Model.key_for(name), Model)
-        current = deps.store.get(Retrain.key_for(name, retrain_id_), Retrain, consistent=True)
-        if model is None or current is None:
-            raise RetrainNotFound(f"model {name!r} has no retrain {retrain_id_!r}")
+    def apply(current: Retrain) -> tuple[Retrain | None, dict[str, Any]]:
         updated = mutate(current)
         if updated is None:
-            return current, False
-        updated = updated.model_copy(update={"updated_at": deps.clock()})
-        uow = change(deps, ctx, head, action=action, target=f"{name}/retrains/{retrain_id_}",
-                     details={"step": updated.step, **(details or {})}, writes=[Put(updated)])
-        deps.store.commit(uow)
-        return updated, True
+            return None, {}
+        return updated.model_copy(update={"updated_at": deps.clock()}), {"step": updated.step, **(details or {})}
 
-    return with_retry(deps, attempt)
+    return update_model_record(
+        deps, ctx, name, Retrain.key_for(name, retrain_id_), Retrain, action=action,
+        target=f"{name}/retrains/{retrain_id_}", mutate=apply,
+        missing=lambda: RetrainNotFound(f"model {name!r} has no retrain {retrain_id_!r}"),
+    )
 
 
 def record_step(deps: Deps, ctx: Context, name: str, retrain_id_: str, step: str, **fields: Any) -> Retrain:
