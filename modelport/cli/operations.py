@@ -70,15 +70,13 @@ def deploy(
         raise typer.Exit(1)
 
 
-def follow_deployment(api: Any, model: str, deployment_id: str, *, quiet: bool = False,
-                      printer: Any = None) -> Deployment:
-    """Render each step of a deployment as the workflow reaches it; return the final state."""
-    out = printer or console
+def _follow(records: Any, what: str, out: Any, quiet: bool) -> Any:
+    """Print each step of a workflow record as it is reached (with a spinner); the last state."""
     shown = 0
-    current: Deployment | None = None
+    current = None
     started = time.monotonic()
-    with (out.status("deploying…", spinner="dots") if not quiet else nullcontext()) as status:
-        for current in api.deployments.follow(model, deployment_id):
+    with (out.status(f"{what}…", spinner="dots") if not quiet else nullcontext()) as status:
+        for current in records:
             if not quiet:
                 for mark in current.steps[shown:]:
                     out.print(f"  [cyan]▸[/cyan] {escape(mark.step):<24} [dim]+{time.monotonic() - started:5.1f}s[/dim]")
@@ -86,6 +84,14 @@ def follow_deployment(api: Any, model: str, deployment_id: str, *, quiet: bool =
             if status is not None:
                 status.update(f"{current.status.value}: {current.step}")
     assert current is not None
+    return current
+
+
+def follow_deployment(api: Any, model: str, deployment_id: str, *, quiet: bool = False,
+                      printer: Any = None) -> Deployment:
+    """Render each step of a deployment as the workflow reaches it; return the final state."""
+    out = printer or console
+    current: Deployment = _follow(api.deployments.follow(model, deployment_id), "deploying", out, quiet)
     if not quiet:
         if current.status.value == "succeeded":
             out.print(f"[green]deployed[/green] [bold]{model} {current.version}[/bold] as {current.alias} "
@@ -171,18 +177,7 @@ def upload_dataset(
 def follow_retrain(api: Any, model: str, retrain_id: str, *, quiet: bool = False, printer: Any = None) -> Retrain:
     """Render each step of a retrain as the workflow reaches it; return the final state."""
     out = printer or console
-    shown = 0
-    current: Retrain | None = None
-    started = time.monotonic()
-    with (out.status("retraining…", spinner="dots") if not quiet else nullcontext()) as status:
-        for current in api.retrains.follow(model, retrain_id):
-            if not quiet:
-                for mark in current.steps[shown:]:
-                    out.print(f"  [cyan]▸[/cyan] {escape(mark.step):<24} [dim]+{time.monotonic() - started:5.1f}s[/dim]")
-                shown = len(current.steps)
-            if status is not None:
-                status.update(f"{current.status.value}: {current.step}")
-    assert current is not None
+    current: Retrain = _follow(api.retrains.follow(model, retrain_id), "retraining", out, quiet)
     if not quiet:
         describe_retrain(current, out)
     return current
