@@ -187,9 +187,8 @@ def describe_retrain(r: Retrain, out: Any = console) -> None:
     outcome = r.outcome.value if r.outcome else r.status.value
     out.print(f"retrain [bold]{r.id}[/bold]: {escape(outcome)}" + (f" → version {r.new_version}" if r.new_version else ""))
     if r.evaluation is not None:
-        e = r.evaluation
-        base = f"{e.baseline:.4g} ({e.baseline_version})" if e.baseline is not None else "none"
-        out.print(f"  evaluation: {e.metric} {e.candidate:.4g} vs production {base}: {escape(e.reason)}")
+        # The reason already names the metric, both values and the rule applied.
+        out.print(f"  evaluation: {escape(r.evaluation.reason)}")
     for text in (r.error, r.cause, r.note):
         if text:
             out.print(f"  {escape(text)}")
