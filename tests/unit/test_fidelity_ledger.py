@@ -32,4 +32,4 @@ def test_every_named_test_exists():
         for path, name in _TEST.findall(tests):
             source = ROOT / path
             assert source.is_file(), path
-            assert re.search(rf"^(async )?def {name}\(", source.read_text(), re.M), f"{path}::{name}"
+            assert re.search(rf"^(async )?def {name}\(", source.read_text(), re.MULTILINE), f"{path}::{name}"
