@@ -71,6 +71,10 @@ class FourEyesViolation(Forbidden):
     """The approver of a version is its publisher."""
 
 
+class PolicyLooseningForbidden(Forbidden):
+    """The change loosens a model's policy and the caller may not loosen it (`policy_rules`)."""
+
+
 class ModelNotFound(NotFound):
     pass
 
@@ -109,6 +113,11 @@ class InvalidTransition(Conflict):
 
 class ApprovalRequired(Conflict):
     """The policy requires an approved version here."""
+
+
+class CodeNotAllowed(Conflict):
+    """The version (or deployment, or training spec) runs code of its own and the model's
+    policy does not allow code (`policy.allow_code`)."""
 
 
 class ModelCardIncomplete(Conflict):

@@ -86,8 +86,13 @@ class RetrainAction(StrEnum):
 class ModelPolicy(_Strict):
     """Governance and retraining policy of one model."""
 
+    #: `production` takes only approved versions.
     require_approval: bool = True
+    #: pickled models may load (unpickling runs code: such versions need approval to run).
     allow_pickle: bool = False
+    #: versions may run their own code: `python` predictors, custom serving or training
+    #: images. Such versions are approved before they run anywhere, whatever the alias.
+    allow_code: bool = False
     #: production metric compared by retraining (a key of the versions' `metrics`).
     metric: str = Field(default="accuracy", min_length=1, max_length=64)
     metric_direction: Literal["maximize", "minimize"] = "maximize"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from functions.core import access
+from functions.core import access, policy_rules
 from functions.core.audit import ChainHead
 from functions.core.errors import (
     AliasNotFound,
@@ -31,8 +31,13 @@ from functions.core.semver import FIRST, SemVer, SpecKind, VersionSpec
 
 
 def create_model(deps: Deps, ctx: Context, new: NewModel) -> Model:
-    """Create a model: one transaction, no read (the put is conditioned on absence)."""
+    """Create a model: one transaction, no read (the put is conditioned on absence).
+
+    A policy loosened from the defaults (`policy_rules`) needs an admin, and the audit
+    event names what was loosened.
+    """
     access.require(ctx.actor, access.PUBLISH, new.name, doing="creating a model")
+    loosened = policy_rules.check_change(ctx.actor, None, policy_rules.Governed.of(new), creating=True)
 
     def build():
         model = Model(**new.model_dump(), created_at=deps.clock(), created_by=ctx.actor.id)
@@ -40,7 +45,7 @@ def create_model(deps: Deps, ctx: Context, new: NewModel) -> Model:
         uow = change(
             deps, ctx, head,
             action="model.create", target=new.name,
-            details=new.model_dump(mode="json"),
+            details={**new.model_dump(mode="json"), "loosened": policy_rules.audit_details(loosened)},
             writes=[Put(model, if_absent=ModelExists(f"model {new.name!r} already exists"))],
         )  # fmt: skip
         return uow, model

@@ -53,10 +53,18 @@ def create_model(
     minimize: Annotated[bool, typer.Option("--minimize", help="lower metric is better")] = False,
     min_improvement: Annotated[float, typer.Option(help="a retrained version must beat production by this")] = 0.0,
     on_retrain: Annotated[str, typer.Option(help="stop, submit or deploy_staging")] = "submit",
-    require_approval: Annotated[bool, typer.Option("--require-approval/--no-require-approval")] = True,
+    require_approval: Annotated[bool, typer.Option("--require-approval/--no-require-approval",
+                                                   help="--no-require-approval loosens the policy (admins only)")] = True,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="pickled models may load (admins only)")] = False,
+    allow_code: Annotated[bool, typer.Option(
+        "--allow-code", help="python predictors and custom images may run, once approved (admins only)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a model with its governance policy and training spec."""
+    """Create a model with its governance policy and training spec.
+
+    Options that loosen the policy (--no-require-approval, --allow-pickle, --allow-code,
+    --on-retrain deploy_staging, --image) need an admin key.
+    """
     training: dict[str, Any] = {"instance_type": instance_type, "hyperparameters": parse_pairs(hp, "--hp")}
     if trainer:
         training["trainer"] = trainer
@@ -68,6 +76,7 @@ def create_model(
         "require_approval": require_approval, "metric": metric,
         "metric_direction": "minimize" if minimize else "maximize",
         "min_improvement": min_improvement, "on_retrain": on_retrain,
+        "allow_pickle": allow_pickle, "allow_code": allow_code,
     }  # fmt: skip
     body = {"name": name, "owner": owner, "framework": framework, "description": description,
             "policy": policy, "training": training}

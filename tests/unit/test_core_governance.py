@@ -111,9 +111,10 @@ def test_production_alias_needs_approval(deps, publisher, approver, churn):
         governance.archive(deps, publisher, "churn", "1.0.0")
 
 
-def test_policy_without_approval_allows_registered_production(deps, publisher):
+def test_policy_without_approval_allows_registered_production(deps, admin, publisher):
+    # a policy without approval is a loosening: an admin creates it (tests/unit/test_policy_rules.py)
     registry.create_model(
-        deps, publisher, NewModel(name="lax", owner="x", framework="onnx", policy=ModelPolicy(require_approval=False))
+        deps, admin, NewModel(name="lax", owner="x", framework="onnx", policy=ModelPolicy(require_approval=False))
     )
     publish(deps, publisher, "0.1.0", name="lax")
     assert governance.set_alias(deps, publisher, "lax", "production", "0.1.0").version == "0.1.0"

@@ -30,6 +30,7 @@ from tests.conftest import ARTIFACTS, AUDIT_TABLE, TABLE
 CPU, GPU = "1.dkr.ecr.us-east-1.amazonaws.com/modelport-cpu:1", "1.dkr.ecr.us-east-1.amazonaws.com/modelport-gpu:1"
 CARD = ModelCard(intended_use="a", limitations="b", evaluation="c", training_data="d")
 ALICE = Context(actor=Principal(id="alice00000000000", owner="alice", roles=frozenset({Role.publisher})), request_id="r")
+ADMIN = Context(actor=Principal(id="admin00000000000", owner="root", roles=frozenset({Role.admin})), request_id="r")
 BOB = Context(actor=Principal(id="bob0000000000000", owner="bob", roles=frozenset({Role.approver})), request_id="r")
 BODY = b"pretend model.tar.gz"
 

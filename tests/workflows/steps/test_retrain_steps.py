@@ -37,7 +37,7 @@ from functions.workflows import retrain_steps
 from functions.workflows.retrain_steps import RetrainEnv
 from functions.workflows.settings import RetrainStepsSettings
 from tests.conftest import ARTIFACTS, AUDIT_TABLE, TABLE
-from tests.workflows.steps.conftest import ALICE, BOB, CARD, CPU, GPU, clients
+from tests.workflows.steps.conftest import ADMIN, ALICE, BOB, CARD, CPU, GPU, clients
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -62,7 +62,8 @@ def env(tables, stubbed) -> RetrainEnv:
 def model(env, *, card: ModelCard = CARD, **policy) -> dict:
     """churn with production 1.0.0 (accuracy 0.8), and an open retrain; returns the workflow state."""
     deps = env.deps
-    registry.create_model(deps, ALICE, NewModel(
+    # a loosened policy (require_approval off, maybe deploy_staging): an admin creates the model
+    registry.create_model(deps, ADMIN, NewModel(
         name="churn", owner="alice", framework="sklearn", policy=ModelPolicy(require_approval=False, **policy),
         training=TrainingSpec(instance_type="ml.g5.xlarge", hyperparameters={"epochs": "3", "target": "y"})))
     registry.publish_version(deps, ALICE, "churn", NewVersion(version="1.0.0", sha256="ab" * 32, size=1, card=card,

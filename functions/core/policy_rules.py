@@ -1,0 +1,127 @@
+"""Which changes loosen a model's policy, and who may make them.
+
+A model's policy and training spec decide how much trust its versions get: whether a
+version needs an approval before `production`, whether a pickle may load, whether the
+model may run code of its own (a `python` predictor, a custom serving or training image),
+and whether a retrain deploys without a person deciding. Turning any of these towards
+more trust *loosens* the policy. Loosening is a governance decision, so:
+
+* at creation, only an admin may create a model with a loosened policy (the creator is the
+  model's publisher; a publisher never grants their own code the right to run);
+* afterwards (`PATCH /v1/models/{name}`), only an approver or an admin may loosen it;
+* every loosening is named in the audit event of the change that makes it
+  (`details["loosened"]`, see `audit_details`).
+
+Tightening (the reverse of each change below) is never restricted here.
+
+Use `check_change(actor, before, after, creating=...)` in the use case that writes the
+change: it raises `PolicyLooseningForbidden` (a `Forbidden`) when the actor may not make
+it, and returns the loosenings for the audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from functions.core.errors import PolicyLooseningForbidden
+from functions.core.models import ModelPolicy, Principal, RetrainAction, Role, TrainingSpec
+
+#: roles that may loosen an existing model's policy.
+LOOSEN_ROLES = frozenset({Role.approver, Role.admin})
+#: roles that may create a model whose policy is loosened from the defaults.
+LOOSEN_AT_CREATION_ROLES = frozenset({Role.admin})
+
+
+class _HasPolicy(Protocol):
+    policy: ModelPolicy
+    training: TrainingSpec
+
+
+@dataclass(frozen=True)
+class Governed:
+    """The parts of a model that the loosening rule judges: its policy and training spec."""
+
+    policy: ModelPolicy = field(default_factory=ModelPolicy)
+    training: TrainingSpec = field(default_factory=TrainingSpec)
+
+    @classmethod
+    def of(cls, model: _HasPolicy) -> Governed:
+        """From a `Model` or a `NewModel` (anything with `policy` and `training`)."""
+        return cls(policy=model.policy, training=model.training)
+
+
+@dataclass(frozen=True)
+class Loosening:
+    """One change towards more trust: which field, from what, to what, and why it matters."""
+
+    field: str
+    before: Any
+    after: Any
+    why: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "from": self.before, "to": self.after, "why": self.why}
+
+
+#: the defaults a new model is compared with.
+DEFAULTS = Governed()
+
+
+def loosenings(before: Governed | None, after: Governed) -> tuple[Loosening, ...]:
+    """Every change from `before` (None: the defaults, i.e. a model being created) to `after`
+    that loosens the policy, in a stable order. Empty when nothing loosens."""
+    old = before or DEFAULTS
+    found: list[Loosening] = []
+    p, q = old.policy, after.policy
+    if p.require_approval and not q.require_approval:
+        found.append(Loosening("policy.require_approval", True, False,
+                               "production may serve versions nobody approved"))
+    if not p.allow_pickle and q.allow_pickle:
+        found.append(Loosening("policy.allow_pickle", False, True,
+                               "pickled models may load, and unpickling runs arbitrary code"))
+    if not p.allow_code and q.allow_code:
+        found.append(Loosening("policy.allow_code", False, True,
+                               "versions may run their own code (python predictors, custom images)"))
+    if p.on_retrain is not RetrainAction.deploy_staging and q.on_retrain is RetrainAction.deploy_staging:
+        found.append(Loosening("policy.on_retrain", p.on_retrain.value, q.on_retrain.value,
+                               "a retrained version is deployed to staging without anyone deciding"))
+    if q.min_improvement < p.min_improvement:
+        found.append(Loosening("policy.min_improvement", p.min_improvement, q.min_improvement,
+                               "a retrained candidate needs to beat production by less"))
+    t, u = old.training, after.training
+    if u.image is not None and u.image != t.image:
+        found.append(Loosening("training.image", t.image, u.image,
+                               "every retrain runs this image's code with the model's datasets"))
+    return tuple(found)
+
+
+def may_loosen(actor: Principal, *, creating: bool) -> bool:
+    """True when `actor` may loosen a policy (at creation: admins only)."""
+    allowed = LOOSEN_AT_CREATION_ROLES if creating else LOOSEN_ROLES
+    return bool(actor.roles & allowed)
+
+
+def check_change(
+    actor: Principal, before: Governed | None, after: Governed, *, creating: bool
+) -> tuple[Loosening, ...]:
+    """The loosenings of the change `before` → `after`, after checking `actor` may make them.
+
+    Raises PolicyLooseningForbidden naming every loosened field when the change loosens
+    the policy and `actor` lacks the role for it. Pass `creating=True` (and `before=None`)
+    when a model is created.
+    """
+    found = loosenings(before, after)
+    if found and not may_loosen(actor, creating=creating):
+        fields = ", ".join(f.field for f in found)
+        who = "an admin" if creating else "an approver or an admin"
+        when = "creating a model with" if creating else "changing"
+        verb, them = ("loosens", "it") if len(found) == 1 else ("loosen", "them")
+        hint = f" (create the model with the defaults; an approver may loosen {them} later)" if creating else ""
+        raise PolicyLooseningForbidden(f"{fields} {verb} the model's policy; {when} {them} needs {who}{hint}")
+    return found
+
+
+def audit_details(found: tuple[Loosening, ...]) -> list[dict[str, Any]]:
+    """What the audit event records about the loosenings of a change."""
+    return [f.as_dict() for f in found]
