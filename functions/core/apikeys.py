@@ -22,9 +22,10 @@ from functions.core.errors import (
     Conflict,
     InvalidTransition,
     KeyNotFound,
+    LastAdminKey,
     Unauthenticated,
 )
-from functions.core.models import ApiKey, ApiKeyInfo, NewKey, Principal, system_actor
+from functions.core.models import ApiKey, ApiKeyInfo, NewKey, Principal, Role, system_actor
 from functions.core.mutations import Put, change, commit
 from functions.core.ports import Context, Deps
 from functions.core.records import (
@@ -78,8 +79,11 @@ def create_key(deps: Deps, ctx: Context, new: NewKey) -> CreatedKey:
     return _create_key(deps, ctx, new)
 
 
-def _create_key(deps: Deps, ctx: Context, new: NewKey, *, first: bool = False) -> CreatedKey:
-    """Create a key; `first` makes it the installation's first (see `bootstrap_first_admin_key`)."""
+def _create_key(
+    deps: Deps, ctx: Context, new: NewKey, *, first: bool = False, recovery: Recovery | None = None
+) -> CreatedKey:
+    """Create a key; `first` makes it the installation's first (see `bootstrap_first_admin_key`),
+    `recovery` an admin key for an installation locked out (see `recover_admin_key`)."""
     key_id, secret = deps.new_id(), deps.new_secret()
     if not KEY_ID_RE.match(key_id) or len(secret) < 43:
         raise ValueError("id/secret factories must give 16 hex digits and >= 256-bit secrets")
@@ -89,6 +93,8 @@ def _create_key(deps: Deps, ctx: Context, new: NewKey, *, first: bool = False) -
         _, head = deps.store.read_head(PLATFORM_CHAIN, PLATFORM_HEAD_KEY, PlatformHead)
         if first and deps.store.list_index(KEYS_INDEX_PK, ApiKeyInfo, limit=1).items:
             raise BootstrapRefused("this deployment already has API keys; create more with an admin key")
+        if recovery is not None and recovery.only_when_locked_out:
+            _require_locked_out(deps)
         now = deps.clock()
         key = ApiKey(
             key_id=key_id,
@@ -109,10 +115,13 @@ def _create_key(deps: Deps, ctx: Context, new: NewKey, *, first: bool = False) -
                 "this deployment already has its first admin key; create more with an admin key"
             )
             writes.append(Put(BootstrapMarker(key_id=key_id, at=now), if_absent=refused))
+        details = info.model_dump(mode="json")
+        if recovery is not None:
+            details["reason"] = recovery.reason
         uow = change(
             deps, ctx, head,
-            action="key.create", target=f"key:{key_id}",
-            details=info.model_dump(mode="json"),
+            action="key.recover" if recovery is not None else "key.create", target=f"key:{key_id}",
+            details=details,
             writes=writes,
         )  # fmt: skip
         return uow, info
@@ -139,6 +148,43 @@ def bootstrap_first_admin_key(deps: Deps, owner: str, request_id: str = "bootstr
     return _create_key(deps, ctx, new, first=True)
 
 
+@dataclass(frozen=True)
+class Recovery:
+    #: recorded in the audit event: why a key was issued outside the API.
+    reason: str
+    #: refuse while any admin key still works (AWS); local mode's state owner may always recover.
+    only_when_locked_out: bool = True
+
+
+def recover_admin_key(
+    deps: Deps, owner: str, *, reason: str, only_when_locked_out: bool = True,
+    request_id: str = "recover",
+) -> CreatedKey:
+    """A new admin key (never expiring) for an installation whose admin keys do not work.
+
+    Issued by whoever can write the table directly (IAM credentials on AWS, the state
+    directory's owner in local mode), outside the API, and audited as `key.recover` with
+    `reason`. With `only_when_locked_out` it raises BootstrapRefused while any active admin
+    key exists; the check runs inside the platform-chain change, so it cannot race a key
+    created through the API.
+    """
+    ctx = Context(actor=system_actor("recovery"), request_id=request_id)
+    new = NewKey(owner=owner, roles=["admin"], description="recovered admin")
+    return _create_key(deps, ctx, new, recovery=Recovery(reason, only_when_locked_out))
+
+
+def _require_locked_out(deps: Deps) -> None:
+    now = deps.clock()
+    for key in _other_keys(deps, set()):
+        if _active_admin(key, now):
+            fresh = deps.store.get(ApiKey.key_for(key.key_id), ApiKey, consistent=True)
+            if fresh is not None and _active_admin(fresh, now):
+                raise BootstrapRefused(
+                    f"admin key {key.key_id} ({key.owner}) is active: recovery issues a key only when "
+                    "no admin key works. Manage keys with that one."
+                )
+
+
 def list_keys(deps: Deps, ctx: Context, *, limit: int = 50, cursor: str | None = None) -> Page[ApiKeyInfo]:
     access.require(ctx.actor, access.MANAGE_KEYS, doing="listing keys")
     return deps.store.list_index(KEYS_INDEX_PK, ApiKeyInfo, limit=limit, cursor=cursor)
@@ -155,6 +201,7 @@ def revoke_key(deps: Deps, ctx: Context, key_id: str) -> ApiKeyInfo:
         if key.revoked_at is not None:
             raise InvalidTransition(f"key {key_id} is already revoked")
         revoked = key.model_copy(update={"revoked_at": deps.clock(), "revoked_by": ctx.actor.id})
+        require_lasting_admin(deps, [revoked])
         uow = change(
             deps, ctx, head,
             action="key.revoke", target=f"key:{key_id}", details={"key_id": key_id},
@@ -165,6 +212,68 @@ def revoke_key(deps: Deps, ctx: Context, key_id: str) -> ApiKeyInfo:
     info = commit(deps, build)
     deps.authorizer_cache.flush()  # cached Allow answers for this key end now
     return info
+
+
+# --- no lock-out -------------------------------------------------------------------------
+
+
+def lasting_admin(key: ApiKeyInfo, now: datetime) -> bool:
+    """An admin key that works now and never expires."""
+    return Role.admin in key.roles and key.state(now) == "active" and key.expires_at is None
+
+
+def _active_admin(key: ApiKeyInfo, now: datetime) -> bool:
+    return Role.admin in key.roles and key.state(now) == "active"
+
+
+def require_lasting_admin(deps: Deps, changes: list[ApiKeyInfo]) -> None:
+    """Refuse a change of keys after which nobody could manage keys (the lock-out rule).
+
+    `changes` are keys as the change will leave them: revoked, given an expiry (rotation's
+    grace period), or new. The change is refused with `LastAdminKey` when it would take
+    away the last active admin key that never expires, or the last active admin key of
+    any kind: an expiring one only defers the lock-out to its expiry date.
+
+    Call it while building a platform-chain change (after `read_head`): every key change
+    commits against that chain's head, so no other key change can slip in between this
+    check and the commit; two racing revocations of the last two admin keys cannot both
+    pass. The listing index may lag behind a write, so a key it names as the remaining
+    admin is read again, consistently, before it counts.
+    """
+    now = deps.clock()
+    changed = {key.key_id: key for key in changes}
+    before = {key_id: deps.store.get(ApiKey.key_for(key_id), ApiKey, consistent=True) for key_id in changed}
+    loses_lasting = any(old is not None and lasting_admin(old, now) for old in before.values())
+    loses_active = any(old is not None and _active_admin(old, now) for old in before.values())
+    if not loses_active:
+        return  # neither kind of admin key becomes fewer: nothing to check
+    if any(lasting_admin(key, now) for key in changes):
+        return
+    if not loses_lasting and any(_active_admin(key, now) for key in changes):
+        return
+    wanted = lasting_admin if loses_lasting else _active_admin
+    for other in _other_keys(deps, set(changed)):
+        if wanted(other, now):
+            fresh = deps.store.get(ApiKey.key_for(other.key_id), ApiKey, consistent=True)
+            if fresh is not None and wanted(fresh, now):
+                return
+    names = ", ".join(sorted(changed))
+    if loses_lasting:
+        why = (f"key {names} is the last active admin key without an expiry: after this change "
+               "every admin key would be gone or due to expire, and then nobody could manage keys")
+    else:
+        why = f"key {names} is the last active admin key: after this change nobody could manage keys"
+    raise LastAdminKey(f"{why}. Create another admin key without an expiry first, then retry.")
+
+
+def _other_keys(deps: Deps, excluded: set[str]):
+    cursor: str | None = None
+    while True:
+        page = deps.store.list_index(KEYS_INDEX_PK, ApiKeyInfo, limit=100, cursor=cursor)
+        yield from (key for key in page.items if key.key_id not in excluded)
+        if page.cursor is None:
+            return
+        cursor = page.cursor
 
 
 def authenticate(deps: Deps, authorization: str | None) -> Principal:

@@ -189,3 +189,18 @@ class TrainingTimedOut(WorkflowFailure):
 
 class MetricsMissing(WorkflowFailure):
     """The training output has no metrics.json, or not the policy's metric."""
+
+
+# --- lock-out safety and one change at a time (issue 11) ---------------------------------
+
+
+class LastAdminKey(Conflict):
+    """The change would leave no active admin key that never expires (nobody could manage keys)."""
+
+
+class DeploymentInProgress(Conflict):
+    """Another deployment to the same alias has not finished; its id is in the message."""
+
+
+class RetrainInProgress(Conflict):
+    """Another retrain of the same model has not finished; its id is in the message."""

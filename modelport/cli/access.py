@@ -140,16 +140,21 @@ def bootstrap(
     stack: Annotated[str, typer.Option(help="the deployed Api stack's name")],
     owner: Annotated[str, typer.Option(help="recorded as the key's owner")] = "admin",
     region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration)")] = None,
+    recover: Annotated[bool, typer.Option(
+        "--recover", help="issue a new admin key to a deployment where no admin key works (audited)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a deployment's first admin key with your AWS credentials (once)."""
+    """Create a deployment's first admin key with your AWS credentials (once), or with
+    --recover a new one when no admin key works any more."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     from modelport.admin import bootstrap as run_bootstrap
+    from modelport.admin import recover as run_recover
 
+    run = run_recover if recover else run_bootstrap
     try:
-        created = run_bootstrap(boto3.session.Session(region_name=region), stack, owner=owner)
+        created = run(boto3.session.Session(region_name=region), stack, owner=owner)
     except (BotoCoreError, ClientError, ValueError) as exc:
         raise ModelportError(f"bootstrap failed: {exc}", code=type(exc).__name__) from None
     except Exception as exc:
@@ -158,6 +163,7 @@ def bootstrap(
         raise
     if as_json:
         return print_json({"key": created.info, "token": created.token})
-    console.print(f"[green]created[/green] admin key [bold]{created.info.key_id}[/bold] for {created.info.owner}")
+    verb = "recovered: new" if recover else "created"
+    console.print(f"[green]{verb}[/green] admin key [bold]{created.info.key_id}[/bold] for {created.info.owner}")
     console.print("token (shown once, store it now):")
     console.print(created.token, soft_wrap=True)
