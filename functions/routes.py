@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+
+from functions.apigw import AuthorizerKind
 
 _PARAM = re.compile(r"\{([A-Za-z0-9_]+)\}")
-
-AuthorizerKind = Literal["control_plane", "model", "version"]
-
 
 @dataclass(frozen=True)
 class Route:
@@ -35,12 +33,10 @@ class Route:
 
     @property
     def authorizer(self) -> AuthorizerKind | None:
-        """Which of the three authorizer configurations guards the route (contracts.md)."""
+        """Which authorizer configuration guards the route (`functions.apigw.AUTHORIZERS`)."""
         if self.public:
             return None
-        if not self.inference:
-            return "control_plane"
-        return "version" if "spec" in self.path_params else "model"
+        return "inference" if self.inference else "control_plane"
 
     @property
     def oip_v2(self) -> bool:

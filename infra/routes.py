@@ -13,11 +13,10 @@ from functions.routes import ROUTES, Route
 
 
 class AuthorizerKind(str, Enum):
-    """The three authorizer configurations of contracts.md (same Lambda, other identity sources)."""
+    """The authorizer configurations of `functions.apigw.AUTHORIZERS` (same Lambda, other identity sources)."""
 
     CONTROL_PLANE = "control_plane"  # Authorization
-    MODEL = "model"  # Authorization + path name
-    VERSION = "version"  # Authorization + path name + path spec
+    INFERENCE = "inference"  # Authorization + context.path
 
 
 def platform_routes() -> tuple[Route, ...]:

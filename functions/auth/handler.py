@@ -10,8 +10,15 @@
   carries `code` and `message`; the ACCESS_DENIED gateway response renders them as
   `{"error": {"code", "message"}}` (contracts.md, "Authorizer refusals").
 
-The policy covers the whole stage (`<api>/<stage>/*/*`), so one cached answer serves every
-route guarded by the same authorizer configuration and identity.
+Control-plane policies cover the whole stage (`<api>/<stage>/*/*`), so one cached answer
+serves every control-plane route for one key. Inference answers are cached per key and
+request path (`functions.apigw.AUTHORIZERS`) and their policy is the request's method ARN
+alone: a cached Allow for one model, version or alias never authorizes or routes another,
+and a cached Deny (a typo, an unknown model) blocks nothing but that path.
+
+Everything the answer depends on must be an identity source, or a cached answer would be
+wrong for another request with the same key: the key, and (through the path) the route,
+`name` and `spec`. Nothing else of the request is read.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from aws_lambda_powertools import Logger
 
 from functions import routes
 from functions.adapters import wiring
+from functions.apigw import POLICY_RESOURCE_MAX
 from functions.core import apikeys, serving
 from functions.core.errors import DomainError, Unauthenticated
 from functions.core.models import Principal
@@ -48,20 +56,21 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
     except Unauthenticated as refused:
         logger.info("unauthenticated", extra={"reason": refused.message})
         raise Unauthorized from None
-    resource = stage_resource(event["methodArn"])
     context = identity_context(principal)
     route = routes.find(event.get("httpMethod", ""), event.get("resource", ""))
-    if route is not None and route.inference:
-        params = event.get("pathParameters") or {}
-        request_id = (event.get("requestContext") or {}).get("requestId", "authorizer")
-        try:
-            target = serving.route_inference(
-                deps, Context(actor=principal, request_id=request_id), params.get("name", ""), params.get("spec")
-            )
-        except DomainError as refused:
-            logger.info("inference refused", extra={"code": refused.code, "principal": principal.id})
-            return policy(principal.id, "Deny", resource, {**context, "code": refused.code, "message": refused.message})
-        context.update(endpoint=target.endpoint, model=target.model, version=target.version)
+    if route is None or not route.inference:
+        return policy(principal.id, "Allow", stage_resource(event["methodArn"]), context)
+    resource = method_resource(event["methodArn"])
+    params = event.get("pathParameters") or {}
+    request_id = (event.get("requestContext") or {}).get("requestId", "authorizer")
+    try:
+        target = serving.route_inference(
+            deps, Context(actor=principal, request_id=request_id), params.get("name", ""), params.get("spec")
+        )
+    except DomainError as refused:
+        logger.info("inference refused", extra={"code": refused.code, "principal": principal.id})
+        return policy(principal.id, "Deny", resource, {**context, "code": refused.code, "message": refused.message})
+    context.update(endpoint=target.endpoint, model=target.model, version=target.version)
     return policy(principal.id, "Allow", resource, context)
 
 
@@ -72,6 +81,13 @@ def identity_context(principal: Principal) -> dict[str, str]:
         "roles": ",".join(sorted(r.value for r in principal.roles)),
         "patterns": ",".join(principal.patterns),
     }
+
+
+def method_resource(method_arn: str) -> str:
+    """The request's own method ARN; a longer one than API Gateway's policy limit (only a
+    path no model has can be that long) falls back to the stage, still cached for that
+    path's key alone."""
+    return method_arn if len(method_arn) <= POLICY_RESOURCE_MAX else stage_resource(method_arn)
 
 
 def stage_resource(method_arn: str) -> str:

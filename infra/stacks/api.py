@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from functions.apigw import AUTHORIZERS
 from infra.constructs.grants import (
     AUDIT_APPEND,
     TABLE_READ,
@@ -214,11 +215,9 @@ class ApiStack(Stack):
         wf.deploy_state_machine.grant_start_execution(fns["deployments"].role)
 
     def _authorizer(self, kind: AuthorizerKind) -> apigw.RequestAuthorizer:
-        identity = [apigw.IdentitySource.header("Authorization")]
-        if kind in (AuthorizerKind.MODEL, AuthorizerKind.VERSION):
-            identity.append("method.request.path.name")
-        if kind is AuthorizerKind.VERSION:
-            identity.append("method.request.path.spec")
+        definition = AUTHORIZERS[kind.value]
+        definition.sources()  # refuses what API Gateway refuses, at synth
+        identity = list(definition.identity_sources)
         return apigw.RequestAuthorizer(
             self,
             f"{kind.value.title().replace('_', '')}Authorizer",

@@ -125,7 +125,9 @@ class Gateway:
             assert str(refused) == "Unauthorized", refused
             return Reply(401, {"error": {"code": "Unauthenticated", "message": "missing or invalid API key"}})
         statement = answer["policyDocument"]["Statement"][0]
-        assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/*/*"
+        # inference answers cover their own method ARN, control-plane ones the stage
+        assert statement["Resource"] == (event["methodArn"] if route.inference else
+                                         "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/*/*")
         if statement["Effect"] != "Allow":
             ctx = answer["context"]
             return Reply(403, {"error": {"code": ctx["code"], "message": ctx["message"]}})

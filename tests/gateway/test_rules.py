@@ -7,11 +7,15 @@ import base64
 
 import pytest
 
+from functions.apigw import AUTHORIZERS, AuthorizerDefinition, InvalidIdentitySource
 from functions.routes import ROUTES, find
+from modelport.local.gateway.app import known_context
 from modelport.local.gateway.authorizer import (
     AuthorizerCache,
     AuthorizerFailure,
+    RequestValues,
     Unauthorized,
+    arn_matches,
     decision_from,
 )
 from modelport.local.gateway.events import (
@@ -20,6 +24,7 @@ from modelport.local.gateway.events import (
     authorizer_event,
     decode_result,
     proxy_event,
+    request_context,
 )
 from modelport.local.gateway.routing import Router
 
@@ -90,18 +95,58 @@ def test_authorizer_event_is_a_request_event_without_body() -> None:
     assert event["pathParameters"] == {"name": "churn"} and event["headers"]["Authorization"] == "Bearer mp_x"
 
 
-def test_identity_sources_follow_the_authorizer_kind() -> None:
-    cache = AuthorizerCache()
-    control = find("GET", "/v1/models")
+def values(route, path: str, authorization: str | None = "Bearer a", **headers) -> RequestValues:
+    request = incoming("POST", path, headers={**headers, **({"Authorization": authorization} if authorization is not None else {})})
+    if authorization is None:
+        request.headers.pop("Authorization")
+    return RequestValues(request.headers, request.query, {}, request_context(STAGE, route, request, 0.0))
+
+
+def test_cache_key_is_the_identity_source_values() -> None:
+    """API Gateway keys the cache on the identity sources alone (functions.apigw.AUTHORIZERS):
+    the API key for the control plane, the API key and `$context.path` for inference."""
+    cache = AuthorizerCache(known_context=known_context(STAGE))
+    control, keys = find("GET", "/v1/models"), find("GET", "/v1/keys")
     model = find("POST", "/v1/models/{name}/invocations")
     version = find("POST", "/v1/models/{name}/versions/{spec}/invocations")
-    assert cache.identity(control, "Bearer a", {"name": "x"}) == cache.identity(find("GET", "/v1/keys"), "Bearer a", {})
-    assert cache.identity(model, "Bearer a", {"name": "x"}) != cache.identity(model, "Bearer a", {"name": "y"})
-    assert cache.identity(version, "Bearer a", {"name": "x", "spec": "1"}) != cache.identity(version, "Bearer a", {"name": "x", "spec": "2"})
-    assert cache.identity(model, "Bearer a", {"name": "x"}) != cache.identity(model, "Bearer b", {"name": "x"})
-    for auth, params in ((None, {"name": "x"}), ("  ", {"name": "x"}), ("Bearer a", {})):
+    assert cache.identity(control, values(control, "/v1/models")) == cache.identity(keys, values(keys, "/v1/keys"))
+    assert cache.identity(model, values(model, "/v1/models/x/invocations")) == (
+        "inference", "Bearer a", "/local/v1/models/x/invocations")
+    assert cache.identity(model, values(model, "/v1/models/x/invocations")) != cache.identity(model, values(model, "/v1/models/y/invocations"))
+    one, two = (cache.identity(version, values(version, f"/v1/models/x/versions/{s}/invocations")) for s in ("1.x", "2.x"))
+    assert one != two
+    assert cache.identity(model, values(model, "/v1/models/x/invocations", "Bearer b")) != cache.identity(model, values(model, "/v1/models/x/invocations"))
+    # what is not an identity source is not part of the key
+    assert cache.identity(model, values(model, "/v1/models/x/invocations", X_Other="1")) == cache.identity(model, values(model, "/v1/models/x/invocations"))
+    for authorization in (None, "", "  "):
         with pytest.raises(Unauthorized):
-            cache.identity(model, auth, params)
+            cache.identity(model, values(model, "/v1/models/x/invocations", authorization))
+
+
+def test_the_gateway_refuses_identity_sources_aws_refuses() -> None:
+    """Path parameters "cannot be used as identity sources" (api-gateway-lambda-authorizer-input.html)."""
+    for bad in ("method.request.path.name", "method.request.body", "Authorization", "context."):
+        with pytest.raises(InvalidIdentitySource):
+            AuthorizerCache(authorizers={"inference": AuthorizerDefinition("inference", ("method.request.header.Authorization", bad))})
+    with pytest.raises(InvalidIdentitySource, match="no \\$context variable"):
+        AuthorizerCache(authorizers={"inference": AuthorizerDefinition("inference", ("context.nothing",))},
+                        known_context=known_context(STAGE))
+    # every kind AWS accepts is read from the request
+    accepted = AuthorizerDefinition("control_plane", ("method.request.header.X-Key", "method.request.querystring.q",
+                                                      "stageVariables.v", "context.identity.sourceIp"))
+    cache = AuthorizerCache(authorizers={"control_plane": accepted}, known_context=known_context(STAGE))
+    request = incoming("GET", "/v1/models", headers={"x-key": "k"}, query={"q": "1"})
+    route = find("GET", "/v1/models")
+    found = RequestValues(request.headers, request.query, {"v": "s"}, request_context(STAGE, route, request, 0.0))
+    assert cache.identity(route, found) == ("control_plane", "k", "1", "s", "127.0.0.1")
+    with pytest.raises(Unauthorized):  # a missing stage variable is a missing identity source
+        cache.identity(route, RequestValues(request.headers, request.query, {}, found.context))
+
+
+def test_definitions_are_what_the_api_stack_synthesizes_and_aws_accepts() -> None:
+    for definition in AUTHORIZERS.values():
+        definition.sources()
+    assert {r.authorizer for r in ROUTES if not r.public} == set(AUTHORIZERS)
 
 
 def test_answers_are_cached_for_the_ttl_and_flushed_on_demand() -> None:
@@ -135,6 +180,9 @@ def test_policies_are_evaluated_against_the_method_arn() -> None:
     both = policy("Allow")
     both["policyDocument"]["Statement"].append({"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": arn})
     assert not decision_from(both).allows(arn)
+    # IAM wildcards: `*` any run of characters (slashes included), `?` one; nothing else is special
+    assert arn_matches("a/b/c", "a/*") and arn_matches("a/b", "a/?") and not arn_matches("a/bc", "a/?")
+    assert not arn_matches("a/b", "a/[b]") and arn_matches("a/[b]", "a/[b]")
 
 
 def test_context_values_become_strings_and_bad_answers_fail() -> None:

@@ -34,6 +34,8 @@ def test_every_route_of_the_table_exists(templates):
 
 
 def test_every_non_public_route_has_the_right_authorizer(templates):
+    from functions.apigw import AUTHORIZERS
+
     methods, template = _methods(templates), templates["api"]
     authorizers = resources(template, "AWS::ApiGateway::Authorizer")
     for route in ROUTES:
@@ -43,18 +45,30 @@ def test_every_non_public_route_has_the_right_authorizer(templates):
             continue
         assert method["AuthorizationType"] == "CUSTOM", route
         sources = authorizers[method["AuthorizerId"]["Ref"]]["Properties"]["IdentitySource"].split(",")
-        expected = {
-            "control_plane": ["method.request.header.Authorization"],
-            "model": ["method.request.header.Authorization", "method.request.path.name"],
-            "version": ["method.request.header.Authorization", "method.request.path.name", "method.request.path.spec"],
-        }[route.authorizer]
-        assert sources == expected, route
+        # the local gateway computes its cache key from the same definition
+        assert tuple(sources) == AUTHORIZERS[route.authorizer].identity_sources, route
         assert method["RequestParameters"]["method.request.header.Authorization"] is True
+
+
+def test_identity_sources_are_kinds_aws_accepts(templates):
+    """A REQUEST authorizer's identity sources are headers, query strings, stage variables
+    and context variables; path parameters "cannot be used as identity sources"
+    (api-gateway-lambda-authorizer-input.html). Inference answers carry the endpoint, so
+    their cache key must tell models, versions and aliases apart: `context.path` does."""
+    accepted = ("method.request.header.", "method.request.querystring.", "stageVariables.", "context.")
+    for authorizer in resources(templates["api"], "AWS::ApiGateway::Authorizer").values():
+        sources = authorizer["Properties"]["IdentitySource"].split(",")
+        assert sources and all(s.startswith(accepted) for s in sources), sources
+    methods = _methods(templates)
+    authorizers = resources(templates["api"], "AWS::ApiGateway::Authorizer")
+    for route in (r for r in ROUTES if r.inference):
+        sources = authorizers[methods[(route.method, route.path)]["AuthorizerId"]["Ref"]]["Properties"]["IdentitySource"]
+        assert "context.path" in sources.split(","), route
 
 
 def test_authorizers_share_one_lambda_and_cache_for_the_configured_ttl(templates, platform):
     authorizers = resources(templates["api"], "AWS::ApiGateway::Authorizer").values()
-    assert len(authorizers) == 3
+    assert len(authorizers) == 2  # control plane, inference
     ttl = platform.api.settings.authorizer_cache_ttl_seconds
     assert {a["Properties"]["AuthorizerResultTtlInSeconds"] for a in authorizers} == {ttl}
     assert {a["Properties"]["Type"] for a in authorizers} == {"REQUEST"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,6 +24,7 @@ from modelport.local.gateway.authorizer import (
     AuthorizerCache,
     AuthorizerFailure,
     Decision,
+    RequestValues,
     Unauthorized,
     decision_from,
 )
@@ -32,6 +34,7 @@ from modelport.local.gateway.events import (
     authorizer_event,
     decode_result,
     proxy_event,
+    request_context,
 )
 from modelport.local.gateway.routing import Router
 
@@ -68,7 +71,7 @@ class GatewayApp:
         self.invoke_lambda = invoke_lambda
         self.invoke_endpoint = invoke_endpoint
         self.stage = stage if stage is not None else Stage()
-        self.cache = cache if cache is not None else AuthorizerCache()
+        self.cache = cache if cache is not None else AuthorizerCache(known_context=known_context(self.stage))
         self.authorizer_function = authorizer_function
         self.router = Router()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway")
@@ -135,7 +138,9 @@ class GatewayApp:
 
     async def _authorize(self, route: Any, incoming: Incoming, params: dict[str, str]) -> Decision | tuple:
         try:
-            key = self.cache.identity(route, incoming.header("Authorization"), params)
+            values = RequestValues(incoming.headers, incoming.query, self.stage.variables,
+                                   request_context(self.stage, route, incoming, time.time()))
+            key = self.cache.identity(route, values)
             decision = self.cache.cached(key)
             if decision is None:
                 decision = await self._call_authorizer(route, incoming, params)
@@ -182,6 +187,14 @@ class GatewayApp:
         if result.variant:
             headers.append((b"x-amzn-invoked-production-variant", result.variant.encode("latin-1")))
         return 200, headers, result.body
+
+
+def known_context(stage: Stage) -> dict[str, Any]:
+    """A request context of this gateway: what `context.<name>` identity sources may name."""
+    from functions.routes import ROUTES
+
+    sample = Incoming("POST", "/", {}, {}, {}, {}, b"", "127.0.0.1", "sample")
+    return request_context(stage, ROUTES[0], sample, 0.0)
 
 
 async def _read_body(receive: Callable) -> bytes | None:

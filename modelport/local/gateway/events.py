@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,8 @@ class Stage:
     region: str = "us-east-1"
     account_id: str = "123456789012"
     domain: str = "127.0.0.1"
+    #: stage variables (`stageVariables.<name>`); the Api stack sets none.
+    variables: dict[str, str] = field(default_factory=dict)
 
     def method_arn(self, method: str, path: str) -> str:
         return f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/{self.stage}/{method}{path}"
@@ -100,7 +102,7 @@ def authorizer_event(stage: Stage, route: Route, incoming: Incoming, params: dic
         "queryStringParameters": dict(incoming.query),
         "multiValueQueryStringParameters": dict(incoming.multi_query),
         "pathParameters": dict(params),
-        "stageVariables": {},
+        "stageVariables": dict(stage.variables),
         "requestContext": request_context(stage, route, incoming, now),
     }
 

@@ -96,14 +96,15 @@ class Platform:
 
     def _start(self) -> None:
         from modelport.local.gateway import AuthorizerCache, GatewayApp, GatewayServer, Stage
+        from modelport.local.gateway.app import known_context
 
         s = self.settings
         # Handlers run without a Lambda deadline here; Powertools' idempotency warns about it.
         warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left", category=UserWarning)
         warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
         # Bind the gateway first: a busy port fails fast, before anything else starts.
-        cache = AuthorizerCache(ttl_s=s.authorizer_ttl_s)
         stage = Stage(api_id=s.rest_api_id, stage=s.api_stage_name, region=s.region, account_id=s.account_id)
+        cache = AuthorizerCache(ttl_s=s.authorizer_ttl_s, known_context=known_context(stage))
         self.cloud = self._cloud_factory(s)
         lambdas = self.cloud.aws.lambdas
         app = GatewayApp(lambdas.invoke, self.cloud.sagemaker.invoke, stage=stage, cache=cache, workers=s.gateway_workers)
