@@ -80,6 +80,12 @@ class TrafficStrategy(BaseModel):
         return {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": wait}
 
 
+#: `DataCaptureConfig.CaptureContentTypeHeader` of every endpoint (deploy workflow and CDK):
+#: these bodies are captured as text (encoding CSV / JSON), anything else base64. Without
+#: the header SageMaker base64-encodes everything, which the drift job would have to undo.
+CAPTURED_AS_TEXT = {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]}
+
+
 class EndpointSettings(BaseModel):
     """How one model version is served. Shared by the deploy workflow and `ModelEndpoint`."""
 

@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from functions.core.endpoints import EndpointSettings
+from functions.core.endpoints import CAPTURED_AS_TEXT, EndpointSettings
 
 VARIANT_NAME = "AllTraffic"
 
@@ -91,6 +91,10 @@ class ModelEndpoint(Construct):
                 initial_sampling_percentage=settings.data_capture_percent,
                 destination_s3_uri=capture_s3_uri,
                 kms_key_id=kms_key.key_arn,
+                capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                    csv_content_types=CAPTURED_AS_TEXT["CsvContentTypes"],
+                    json_content_types=CAPTURED_AS_TEXT["JsonContentTypes"],
+                ),
                 capture_options=[
                     sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
                     sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),

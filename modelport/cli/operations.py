@@ -137,11 +137,14 @@ def invoke(
         parsed = None
     if as_json:
         return print_json({"status": answer.status, "content_type": answer.content_type,
-                           "variant": answer.variant, "body": parsed if parsed is not None else text})
+                           "variant": answer.variant, "inference_id": answer.inference_id,
+                           "body": parsed if parsed is not None else text})
     if parsed is not None:
         console.print_json(data=parsed)
     else:
         console.print(escape(text))
+    if answer.inference_id:
+        typer.echo(f"inference id {answer.inference_id}", err=True)  # stdout stays the body
 
 
 # -- datasets and retrains -------------------------------------------------------------------

@@ -162,6 +162,7 @@ class Client:
             content_type=response.headers.get("Content-Type", "application/octet-stream"),
             variant=response.headers.get("X-Amzn-Invoked-Production-Variant"),
             status=response.status_code,
+            inference_id=response.headers.get("X-Modelport-Inference-Id"),
         )
 
 

@@ -68,12 +68,14 @@ class AuditReport(_Envelope):
 
 
 class Invocation(_Envelope):
-    """A model's answer: the raw body, its content type, and which variant served it."""
+    """A model's answer: the raw body, its content type, which variant served it, and its
+    inference id (post labels for it later: `client.monitoring.feedback`)."""
 
     body: bytes
     content_type: str
     variant: str | None = None
     status: int = 200
+    inference_id: str | None = None
 
     def data(self):
         """The body decoded as JSON."""

@@ -56,3 +56,6 @@ class LocalSettings(BaseSettings):
     supervise_interval_s: float = Field(default=5.0, gt=0)
     #: interval of the target-tracking autoscaler (SageMakerVariantInvocationsPerInstance).
     autoscale_interval_s: float = Field(default=60.0, gt=0)
+    #: endpoints' data capture reaches S3 at most this long after the invocation
+    #: (SageMaker takes minutes; local mode writes what accumulated this often).
+    capture_flush_s: float = Field(default=1.0, gt=0)

@@ -197,8 +197,10 @@ def python_model(directory: Path, *, offset: float = 0.0, corrupt: bool = False)
 def deploy_python_model(
     cloud: LocalCloud, bucket: str, name: str, directory: Path, *, offset: float = 0.0,
     count: int = 1, corrupt: bool = False, instance_type: str = "ml.m5.large",
+    data_capture: dict | None = None,
 ) -> str:
-    """Upload a `python_model`, create its Model and EndpointConfig; returns the config name."""
+    """Upload a `python_model`, create its Model and EndpointConfig (with `data_capture` as
+    its `DataCaptureConfig`, if given); returns the config name."""
     s3, sm = client(cloud, "s3"), client(cloud, "sagemaker")
     archive = python_model(directory / name, offset=offset, corrupt=corrupt)
     key = f"models/{name}/model.tar.gz"
@@ -211,5 +213,6 @@ def deploy_python_model(
         EndpointConfigName=f"{name}-config",
         ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name,
                              "InstanceType": instance_type, "InitialInstanceCount": count}],
+        **({"DataCaptureConfig": data_capture} if data_capture else {}),
     )
     return f"{name}-config"

@@ -121,3 +121,26 @@ def test_concurrent_requests_never_mix_callers(platform, admin) -> None:
         created_by = dict(zip(owners, pool.map(create, owners)))
     key_ids = {o: tokens[o].split("_")[1] for o in owners}
     assert created_by == {o: [key_ids[o]] * 5 for o in owners}
+
+
+def test_every_answer_names_its_inference_id_and_the_capture_records_it(platform, deployed, http) -> None:
+    """The gateway passes its request id as SageMaker's InferenceId and returns it, so labels
+    posted later can be joined to the captured request."""
+    answers = [http.post(f"/v1/models/{deployed}/invocations", json=[[i, 1]], headers=bearer(platform.admin_key))
+               for i in range(3)]
+    ids = [a.headers["x-modelport-inference-id"] for a in answers]
+    assert ids == [a.headers["x-amzn-requestid"] for a in answers] and len(set(ids)) == 3
+    with Client(platform.api_url, platform.admin_key) as client:
+        assert client.invoke(deployed, [[0, 0]]).inference_id
+
+    platform.cloud.sagemaker.capture.flush()
+    s3 = platform.client("s3")
+    bucket = platform.names.captures_bucket
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if deployed in o["Key"]]
+    records = [json.loads(line) for key in keys
+               for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()]
+    by_id = {r["eventMetadata"].get("inferenceId"): r for r in records}
+    for i, inference_id in enumerate(ids):
+        captured = by_id[inference_id]["captureData"]
+        assert json.loads(captured["endpointInput"]["data"]) == [[i, 1]]
+        assert json.loads(captured["endpointOutput"]["data"]) == {"predictions": [i + 2.0]}

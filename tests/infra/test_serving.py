@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
-from functions.core.endpoints import EndpointSettings, TrafficStrategy
+from functions.core.endpoints import CAPTURED_AS_TEXT, EndpointSettings, TrafficStrategy
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.images import ecr_repository_arn, framework_catalog, framework_image_uri
 from infra.settings import FrameworkImage, SettingsError, load_stage_settings
@@ -70,7 +70,8 @@ def test_pinned_endpoint_captures_data_and_uses_the_gpu_image(templates):
             "ProductionVariants": [Match.object_like({"InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 2})],
             "DataCaptureConfig": Match.object_like(
                 {"EnableCapture": True, "InitialSamplingPercentage": 100, "KmsKeyId": Match.any_value(),
-                 "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
+                 "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                 "CaptureContentTypeHeader": CAPTURED_AS_TEXT}
             ),
             # g5 has NVMe instance storage, for which SageMaker refuses a volume key
             "KmsKeyId": Match.absent(),

@@ -41,12 +41,15 @@ from modelport.local.gateway.routing import Router
 log = logging.getLogger(__name__)
 
 InvokeLambda = Callable[[str, dict], Any]
-#: `invoke(endpoint, body, content_type=, accept=, custom_attributes=)` → result with
+#: `invoke(endpoint, body, content_type=, accept=, custom_attributes=, inference_id=)` → result with
 #: `body`, `content_type`, `variant`, `custom_attributes`; raises an error with `code`,
 #: `message`, `status` (the local SageMaker's `invoke` and `SageMakerError`).
 InvokeEndpoint = Callable[..., Any]
 
 OIP_V2_ATTRIBUTES = "modelport-protocol=oip-v2"
+#: the response header naming the inference id (the request id, SageMaker's InferenceId):
+#: labels posted later for it are joined to the captured request (POST .../feedback).
+INFERENCE_ID_HEADER = b"x-modelport-inference-id"
 #: SageMaker runtime statuses the Api stack passes through; anything else becomes 500.
 PASSTHROUGH = frozenset({400, 404, 413, 415, 424, 429, 500, 503})
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -124,7 +127,7 @@ class GatewayApp:
                 return outcome
             authorizer = {**outcome.context, "principalId": outcome.principal_id}
         if route.inference:
-            return await self._infer(route, incoming, authorizer or {})
+            return await self._infer(route, incoming, authorizer or {}, request_id)
         event = proxy_event(self.stage, route, incoming, params, authorizer)
         try:
             result = decode_result(await self._run(self.invoke_lambda, route.function, event))
@@ -167,7 +170,9 @@ class GatewayApp:
             raise AuthorizerFailure(f"{type(exc).__name__}: {exc}") from None
         return decision_from(answer)
 
-    async def _infer(self, route: Any, incoming: Incoming, context: dict[str, str]) -> tuple[int, list, bytes]:
+    async def _infer(
+        self, route: Any, incoming: Incoming, context: dict[str, str], request_id: str
+    ) -> tuple[int, list, bytes]:
         endpoint = context.get("endpoint")
         if not endpoint or self.invoke_endpoint is None:
             return _error(500, "InternalError", "Internal server error")
@@ -176,6 +181,7 @@ class GatewayApp:
                 self.invoke_endpoint, endpoint, incoming.body,
                 content_type=incoming.header("Content-Type"), accept=incoming.header("Accept"),
                 custom_attributes=OIP_V2_ATTRIBUTES if route.oip_v2 else None,
+                inference_id=request_id,
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - SageMaker's errors pass through as SageMaker shapes them
             status = getattr(exc, "status", 500)
@@ -183,7 +189,8 @@ class GatewayApp:
             payload = {"ErrorCode": code, "Message": getattr(exc, "message", str(exc)), **getattr(exc, "fields", {})}
             headers = [_JSON, (b"x-amzn-errortype", str(code).encode())]
             return (status if status in PASSTHROUGH else 500), headers, orjson.dumps(payload)
-        headers = [(b"content-type", (result.content_type or "application/json").encode("latin-1"))]
+        headers = [(b"content-type", (result.content_type or "application/json").encode("latin-1")),
+                   (INFERENCE_ID_HEADER, request_id.encode("latin-1"))]
         if result.variant:
             headers.append((b"x-amzn-invoked-production-variant", result.variant.encode("latin-1")))
         return 200, headers, result.body

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import urllib3
 
+from modelport.local.sagemaker.capture import CaptureConfig
 from modelport.local.sagemaker.processes import ProcessHandle, stop, stop_many
 
 
@@ -114,6 +115,8 @@ class FleetSet:
     config_name: str
     fleets: dict[str, Fleet]
     chooser: WeightedChooser = field(default_factory=WeightedChooser)
+    #: the config's DataCaptureConfig, parsed (None: nothing captured).
+    capture: CaptureConfig | None = None
 
     def pick(self, target_variant: str | None = None) -> tuple[Fleet, Instance] | None:
         if target_variant:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from modelport.local.sagemaker.artifacts import Artifacts
+from modelport.local.sagemaker.capture import CaptureConfig
 from modelport.local.sagemaker.fleet import Fleet, FleetSet, Instance, stop_instances
 from modelport.local.sagemaker.processes import Launcher, LaunchSpec, free_port
 from modelport.local.sagemaker.shapes import SageMakerError
@@ -73,7 +74,8 @@ class Provisioner:
             for fleet in fleets.values():
                 fleet.stop()
             raise
-        return FleetSet(config_name=config["EndpointConfigName"], fleets=fleets)
+        return FleetSet(config_name=config["EndpointConfigName"], fleets=fleets,
+                        capture=CaptureConfig.parse(config.get("DataCaptureConfig")))
 
     def grow(
         self, endpoint: str, config_name: str, fleet: Fleet, model: dict, count: int,

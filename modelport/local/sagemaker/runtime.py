@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import urllib3
 
+from modelport.local.sagemaker.capture import CaptureConfig
 from modelport.local.sagemaker.fleet import (
     Fleet,
     FleetSet,
@@ -35,6 +36,8 @@ class InvokeResult:
     content_type: str
     variant: str
     custom_attributes: str | None = None
+    #: what the serving endpoint config captures (never answered to the caller).
+    capture: CaptureConfig | None = None
 
 
 @dataclass
@@ -87,7 +90,7 @@ def invoke(
 ) -> InvokeResult:
     forwarded = {_FORWARDED[k]: v for k, v in headers.items() if k in _FORWARDED}
     for attempt in range(_ATTEMPTS):
-        fleet, instance = _choose(runtime, target_variant)
+        fleets, fleet, instance = _choose(runtime, target_variant)
         log_stream = (
             f"arn:aws:logs:local:{account_id}:log-group:/aws/sagemaker/Endpoints/"
             f"{runtime.name}:log-stream:{instance.log_path}"
@@ -115,14 +118,15 @@ def invoke(
         content_type=response.headers.get("Content-Type", "application/json"),
         variant=fleet.variant_name,
         custom_attributes=response.headers.get("X-Amzn-SageMaker-Custom-Attributes"),
+        capture=fleets.capture,
     )
 
 
-def _choose(runtime: EndpointRuntime, target_variant: str | None) -> tuple[Fleet, Instance]:
+def _choose(runtime: EndpointRuntime, target_variant: str | None) -> tuple[FleetSet, Fleet, Instance]:
     fleets = runtime.choose()
     chosen = fleets.pick(target_variant) if fleets is not None else None
     if chosen is not None:
-        return chosen
+        return fleets, *chosen
     if target_variant and fleets is not None and target_variant not in fleets.fleets:
         raise SageMakerError(
             "ValidationError", f"Variant {target_variant} not found for endpoint {runtime.name}."

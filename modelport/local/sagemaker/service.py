@@ -11,6 +11,7 @@ from typing import Any
 from modelport.local.sagemaker.api import SageMakerApp
 from modelport.local.sagemaker.artifacts import Artifacts
 from modelport.local.sagemaker.autoscaling import Autoscaler
+from modelport.local.sagemaker.capture import CaptureWriter
 from modelport.local.sagemaker.clock import Clock
 from modelport.local.sagemaker.control import Control
 from modelport.local.sagemaker.deployment import Baker, cloudwatch_alarm_states
@@ -62,6 +63,7 @@ class LocalSageMaker:
             self.store, self.endpoints, self.training, settings.region, settings.account_id,
             self.clock.time,
         )
+        self.capture = CaptureWriter(lambda: aws_client("s3"), flush_s=settings.capture_flush_s)
         self.app = SageMakerApp(self.control.operations(), self.invoke)
         self._stop = threading.Event()
         self._autoscaling: threading.Thread | None = None
@@ -71,6 +73,7 @@ class LocalSageMaker:
     def start(self) -> LocalSageMaker:
         """Bring back what was serving before the last stop; start the autoscaler."""
         self._stop.clear()
+        self.capture.start()
         self.training.restore()
         self.endpoints.restore()
         self._autoscaling = threading.Thread(
@@ -98,6 +101,7 @@ class LocalSageMaker:
                 thread.join(timeout=10)
         self.training.stop_all()
         self.endpoints.stop_all()
+        self.capture.stop()
 
     def serve(self, host: str | None = None, port: int = 0) -> ServerThread:
         """Serve standalone on its own port (both control plane and runtime)."""
@@ -134,4 +138,7 @@ class LocalSageMaker:
             "X-Amzn-SageMaker-Inference-Id": inference_id,
         }
         headers = {k: v for k, v in headers.items() if v is not None}
-        return invoke(runtime, body, headers, target_variant, self.settings.account_id)
+        result = invoke(runtime, body, headers, target_variant, self.settings.account_id)
+        self.capture.submit(endpoint, result.variant, result.capture, body, headers["Content-Type"],
+                            result.body, result.content_type, inference_id)
+        return result

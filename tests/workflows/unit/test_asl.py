@@ -119,3 +119,10 @@ def test_the_state_machines_outlast_the_longest_polling_budget():
     longest_training = RetrainStepsSettings.model_fields["training_max_runtime_seconds"].metadata
     limit = next(m.le for m in longest_training if hasattr(m, "le"))
     assert definition("retrain")["TimeoutSeconds"] > limit + 24 * 3600
+
+
+def test_endpoints_capture_json_and_csv_as_text_like_the_cdk_construct():
+    from functions.core.endpoints import CAPTURED_AS_TEXT
+
+    capture = definition("deploy")["States"]["CreateEndpointConfig"]["Parameters"]["DataCaptureConfig"]
+    assert capture["CaptureContentTypeHeader"] == CAPTURED_AS_TEXT
