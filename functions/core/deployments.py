@@ -1,7 +1,8 @@
 """Use cases: deployments (`DEPLOY#<id>` under `MODEL#<name>`), started by the API or by a retrain.
 
-A deployment serves one version behind one alias's endpoint (`mp-<stage>-<model>-<alias>`)
-by way of the deploy workflow. Its record says where the workflow is (`status`, `step`)
+A deployment serves one version behind one alias's endpoint (`endpoints.endpoint_name`,
+claimed for that alias in the transaction that starts the first deployment to it) by way
+of the deploy workflow. Its record says where the workflow is (`status`, `step`)
 and, when it failed, why (`error`, `cause`). Every change of the record is audited on the
 model's chain. The deploy steps act as `system_actor("deploy")`.
 
@@ -18,7 +19,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core import access
-from functions.core.endpoints import EndpointSettings, endpoint_name
+from functions.core.endpoints import EndpointSettings, claim_writes, endpoint_name
 from functions.core.errors import (
     ApprovalRequired,
     Conflict,
@@ -171,11 +172,13 @@ def start_deployment(
         version = find_version(deps, name, spec, consistent=True)
         check_deployable(model, version, new.alias)
         previous = deps.store.get(Alias.key_for(name, new.alias), Alias, consistent=True)
+        endpoint = endpoint_name(rules.stage, name, new.alias)
+        # the name is this alias's, claimed in this transaction (or already), never another's
+        claim = claim_writes(deps, endpoint, name, new.alias, stage=rules.stage, by=ctx.actor.id)
         now = deps.clock()
         deployment = Deployment(
             id=new_deployment_id(now, deps.new_id()),
-            model=name, version=version.version, alias=new.alias,
-            endpoint=endpoint_name(rules.stage, name, new.alias),
+            model=name, version=version.version, alias=new.alias, endpoint=endpoint,
             settings=new.settings, image=new.image,
             previous_version=previous.version if previous else None,
             source=source, requested_by=ctx.actor.id,
@@ -186,7 +189,7 @@ def start_deployment(
             action="deployment.start", target=f"{name}:{new.alias}",
             details=deployment.model_dump(mode="json", include={
                 "id", "version", "alias", "endpoint", "settings", "image", "previous_version", "source"}),
-            writes=[Put(deployment, if_absent=Conflict(f"deployment {deployment.id} exists; retry"))],
+            writes=[Put(deployment, if_absent=Conflict(f"deployment {deployment.id} exists; retry")), *claim],
         )  # fmt: skip
         return uow, deployment
 

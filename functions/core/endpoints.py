@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from functions.core.errors import EndpointNotOwned
+from functions.core.mutations import Put
+from functions.core.records import ItemKey, Record
+
+if TYPE_CHECKING:
+    from functions.core.ports import Deps
 
 #: Instance families with NVIDIA GPUs. Inferentia/Trainium (inf*, trn*) are not CUDA.
 GPU_FAMILIES = ("ml.g4dn", "ml.g5", "ml.g6", "ml.g6e", "ml.p3", "ml.p4d", "ml.p4de", "ml.p5")
@@ -143,10 +151,92 @@ class EndpointSettings(BaseModel):
         return config
 
 
+#: hex digits of the (stage, model, alias) hash in an endpoint name: 64 bits, so nobody can
+#: choose a model and alias whose name collides with another's.
+_NAME_HASH_HEX = 16
+
+
 def endpoint_name(stage: str, model: str, alias: str) -> str:
-    """Stable SageMaker endpoint name for one model alias, within SageMaker's 63 characters."""
-    raw = re.sub(r"[^a-zA-Z0-9-]", "-", f"mp-{stage}-{model}-{alias}")
-    if len(raw) <= _ENDPOINT_NAME_MAX:
-        return raw
-    digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
-    return f"{raw[: _ENDPOINT_NAME_MAX - 9].rstrip('-')}-{digest}"
+    """The SageMaker endpoint name of one model alias: `mp-<stage>-<model>-<alias>-<hash>`.
+
+    Model names and aliases may both contain `-`, so the readable part alone is ambiguous
+    (`churn` + `x-production` reads like `churn-x` + `production`); the 16-hex-digit hash of
+    the (stage, model, alias) triple makes the name unambiguous. The readable part is
+    shortened to keep the name within SageMaker's 63 characters; the `mp-<stage>-` prefix
+    (stages have no `-`) is what IAM scopes a stage's endpoints by. Ownership of a name is
+    recorded too (`EndpointClaim`), so even a collision could never update another's endpoint.
+    """
+    digest = hashlib.sha256(f"{stage}\n{model}\n{alias}".encode()).hexdigest()[:_NAME_HASH_HEX]
+    prefix = f"mp-{stage}-"
+    room = _ENDPOINT_NAME_MAX - len(prefix) - 1 - _NAME_HASH_HEX
+    readable = re.sub(r"[^a-zA-Z0-9-]", "-", f"{model}-{alias}")[:room].strip("-")
+    return f"{prefix}{readable}-{digest}" if readable else f"{prefix}{digest}"
+
+
+# --- ownership: who an endpoint name belongs to ---------------------------------------------
+
+ENDPOINT_PREFIX = "ENDPOINT#"
+
+
+class EndpointClaim(Record):
+    """`ENDPOINT#<name>`/`OWNER`: the (model, alias) an endpoint name belongs to.
+
+    Written once, conditionally (absent), in the transaction that starts the first
+    deployment to the name; never moved to another owner. The deploy workflow checks it
+    before it creates or updates the endpoint.
+    """
+
+    KIND: ClassVar[str] = "endpoint_claim"
+
+    endpoint: str
+    model: str
+    alias: str
+    stage: str
+    claimed_by: str
+    claimed_at: datetime
+
+    @property
+    def key(self) -> ItemKey:
+        return self.key_for(self.endpoint)
+
+    @staticmethod
+    def key_for(endpoint: str) -> ItemKey:
+        return ItemKey(f"{ENDPOINT_PREFIX}{endpoint}", "OWNER")
+
+    @classmethod
+    def new(cls, endpoint: str, model: str, alias: str, *, stage: str, by: str, at: datetime) -> EndpointClaim:
+        return cls(endpoint=endpoint, model=model, alias=alias, stage=stage, claimed_by=by, claimed_at=at)
+
+    def owned_by(self, model: str, alias: str) -> bool:
+        return (self.model, self.alias) == (model, alias)
+
+
+def _not_owned(endpoint: str, claim: EndpointClaim | None) -> EndpointNotOwned:
+    owner = f"{claim.model}:{claim.alias}" if claim else "another model alias"
+    return EndpointNotOwned(f"endpoint {endpoint} belongs to {owner}; it is never updated for another")
+
+
+def claim_writes(
+    deps: Deps, endpoint: str, model: str, alias: str, *, stage: str, by: str
+) -> list[Put]:
+    """The write that claims `endpoint` for (model, alias) in the caller's transaction.
+
+    Empty when the claim is already this (model, alias)'s; raises EndpointNotOwned when it
+    is another's. A first claim is conditioned on absence, so of two racing first claims
+    one transaction fails.
+    """
+    claim = deps.store.get(EndpointClaim.key_for(endpoint), EndpointClaim, consistent=True)
+    if claim is not None:
+        if not claim.owned_by(model, alias):
+            raise _not_owned(endpoint, claim)
+        return []
+    record = EndpointClaim.new(endpoint, model, alias, stage=stage, by=by, at=deps.clock())
+    return [Put(record, if_absent=_not_owned(endpoint, None))]
+
+
+def require_owner(deps: Deps, endpoint: str, model: str, alias: str) -> EndpointClaim:
+    """The claim of `endpoint`, which must be (model, alias)'s; else EndpointNotOwned."""
+    claim = deps.store.get(EndpointClaim.key_for(endpoint), EndpointClaim, consistent=True)
+    if claim is None or not claim.owned_by(model, alias):
+        raise _not_owned(endpoint, claim)
+    return claim

@@ -159,6 +159,10 @@ class RetrainNotFound(NotFound):
     pass
 
 
+class EndpointNotOwned(Conflict):
+    """The endpoint name is recorded as another model alias's; it is never taken over."""
+
+
 class EndpointBusy(Conflict):
     """The endpoint is being created, updated or deleted by another operation."""
 

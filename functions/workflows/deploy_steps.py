@@ -20,7 +20,7 @@ from functions.adapters.sagemaker import SageMakerEndpoints
 from functions.adapters.wiring import build_deps, client
 from functions.core import deployments, governance
 from functions.core.deployments import check_deployable, require_deployment, workflow_context
-from functions.core.endpoints import EndpointSettings
+from functions.core.endpoints import EndpointSettings, require_owner
 from functions.core.errors import EndpointBusy, EndpointFailed, EndpointRolledBack, EndpointTimedOut
 from functions.core.models import Alias
 from functions.core.ports import Deps, NoCache
@@ -77,6 +77,7 @@ def validate(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     model = require_model(deps, name, consistent=True)
     version = find_version(deps, name, VersionSpec.parse(deployment.version), consistent=True)
     check_deployable(model, version, deployment.alias)
+    require_owner(deps, deployment.endpoint, name, deployment.alias)  # never another alias's endpoint
     governance.verify_artifact(deps, version)
     image = env.settings.rules().check(deployment.settings, deployment.image)
     current = env.endpoints.describe_endpoint(deployment.endpoint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from functions.core.endpoints import endpoint_name
 from tests.cli.test_commands import CARD, model_dir, ok, one_error_line
 
 
@@ -17,7 +18,7 @@ def test_deploy_waits_showing_steps_then_invoke(cli, token, tmp_path, unique) ->
     shown = ok(cli("deploy", name, "1.0.0", "--to", "production", "--strategy", "all_at_once", "--wait"))
     for step in ("validate", "create_endpoint", "wait_endpoint", "move_alias", "done"):
         assert f"▸ {step}" in shown, shown
-    assert f"deployed {name} 1.0.0 as production on endpoint mp-local-{name}-production" in shown
+    assert f"deployed {name} 1.0.0 as production on endpoint {endpoint_name('local', name, 'production')}" in shown
     answer = json.loads(ok(cli("invoke", name, "--data", "[[1, 2]]", "--json")))
     assert answer["status"] == 200 and answer["body"] == {"predictions": [13.0]} and answer["variant"]
     request = tmp_path / "oip.json"

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from functions.adapters.s3 import hex_to_b64
+from functions.core.endpoints import endpoint_name
 from tests.conftest import ARTIFACTS
 
 BODY = b"pretend this is model.tar.gz"
@@ -66,7 +67,7 @@ def test_a_deployment_is_accepted_recorded_and_its_workflow_started(gateway, wor
     assert reply.status == 202, reply.body
     deployment = reply.body
     assert (deployment["version"], deployment["status"], deployment["step"]) == ("1.0.0", "pending", "queued")
-    assert deployment["endpoint"] == "mp-test-churn-production"
+    assert deployment["endpoint"] == endpoint_name("test", "churn", "production")
     sfn = boto3.client("stepfunctions")
     [execution] = sfn.list_executions(stateMachineArn=workflow_env)["executions"]
     assert execution["name"] == deployment["id"]

@@ -10,11 +10,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
-from functions.core.endpoints import CAPTURED_AS_TEXT, EndpointSettings, TrafficStrategy
+from functions.core.endpoints import CAPTURED_AS_TEXT, EndpointSettings, TrafficStrategy, endpoint_name
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.images import ecr_repository_arn, framework_catalog, framework_image_uri
 from infra.settings import FrameworkImage, SettingsError, load_stage_settings
 from tests.infra.conftest import cdk_context, resources
+
+PINNED = endpoint_name("dev", "churn", "production")
 
 
 def test_repositories_scan_on_push_with_immutable_tags(templates):
@@ -29,7 +31,7 @@ def test_pinned_gpu_endpoint_scales_on_invocations_per_instance(templates):
     template = templates["serving"]
     template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalableTarget",
-        {"ResourceId": "endpoint/mp-dev-churn-production/variant/AllTraffic",
+        {"ResourceId": f"endpoint/{PINNED}/variant/AllTraffic",
          "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
          "MinCapacity": 2, "MaxCapacity": 6, "ServiceNamespace": "sagemaker"},
     )  # fmt: skip
@@ -48,7 +50,7 @@ def test_pinned_gpu_endpoint_scales_on_invocations_per_instance(templates):
 def test_pinned_endpoint_deploys_blue_green_with_rollback_alarms(templates):
     template = templates["serving"]
     endpoints = [e for e in resources(template, "AWS::SageMaker::Endpoint").values()
-                 if e["Properties"]["EndpointName"] == "mp-dev-churn-production"]  # fmt: skip
+                 if e["Properties"]["EndpointName"] == PINNED]  # fmt: skip
     config = endpoints[0]["Properties"]["DeploymentConfig"]
     assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"] == {
         "Type": "CANARY", "WaitIntervalInSeconds": 120, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
@@ -59,7 +61,7 @@ def test_pinned_endpoint_deploys_blue_green_with_rollback_alarms(templates):
     assert metrics == {"Invocation5XXErrors", "ModelLatency"}
     latency = next(alarms[r] for r in alarm_refs if alarms[r]["Properties"]["MetricName"] == "ModelLatency")
     assert latency["Properties"]["Threshold"] == 800 * 1000  # microseconds
-    assert {"Name": "EndpointName", "Value": "mp-dev-churn-production"} in latency["Properties"]["Dimensions"]
+    assert {"Name": "EndpointName", "Value": PINNED} in latency["Properties"]["Dimensions"]
 
 
 def test_pinned_endpoint_captures_data_and_uses_the_gpu_image(templates):

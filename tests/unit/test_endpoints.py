@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -56,7 +58,8 @@ def test_bounds_are_checked():
 
 
 def test_endpoint_name_is_stable_and_bounded():
-    assert endpoint_name("dev", "churn", "production") == "mp-dev-churn-production"
+    # readable, then 16 hex digits of the (stage, model, alias) triple (test_endpoint_ownership.py)
+    assert re.fullmatch(r"mp-dev-churn-production-[0-9a-f]{16}", endpoint_name("dev", "churn", "production"))
     long = endpoint_name("dev", "m" * 80, "production")
     assert len(long) <= 63 and long == endpoint_name("dev", "m" * 80, "production")
     assert long != endpoint_name("dev", "m" * 80, "staging")

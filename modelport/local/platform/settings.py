@@ -18,7 +18,7 @@ class PlatformSettings(LocalSettings):
     gateway_port: int = Field(default=7070, ge=0, le=65535)
     #: API Gateway's authorizer result cache TTL (0 turns caching off).
     authorizer_ttl_s: float = Field(default=300.0, ge=0, le=3600)
-    #: stage name: part of endpoint names (`mp-local-<model>-<alias>`).
+    #: stage name: part of endpoint names (`mp-local-<model>-<alias>-<hash>`).
     stage: str = "local"
     #: the REST API id and stage that the authorizer-cache flush names.
     rest_api_id: str = "local"

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from functions.core.endpoints import endpoint_name
 from tests.workflows.local.conftest import deploy, invoke
 
 FIRST_DEPLOY_STEPS = ["queued", "validate", "create_model", "prepare_rollout", "create_endpoint",
@@ -15,7 +16,7 @@ FIRST_DEPLOY_STEPS = ["queued", "validate", "create_model", "prepare_rollout", "
 
 def test_first_deploy_then_canary_update(platform, api, publish, events, flushes, unique):
     model = f"churn-{unique}"
-    endpoint = f"mp-local-{model}-production"
+    endpoint = endpoint_name("local", model, "production")
     publish(model, "1.0.0", offset=1.0)
     before = flushes()
 

@@ -6,7 +6,7 @@ import pytest
 
 from functions.core import auditing, deployments, governance, registry
 from functions.core.deployments import DeploymentStatus, NewDeployment, workflow_context
-from functions.core.endpoints import EndpointSettings
+from functions.core.endpoints import EndpointSettings, endpoint_name
 from functions.core.errors import (
     ApprovalRequired,
     ArtifactNotVerified,
@@ -56,12 +56,12 @@ def test_start_resolves_the_spec_records_pending_and_starts_the_execution_named_
     new = NewDeployment(version="1.x", alias="staging", settings=EndpointSettings(instance_type="ml.g5.xlarge"))
     deployment = deployments.start_deployment(versions, publisher, RULES, starter, "churn", new, poll_seconds=7)
     assert (deployment.version, deployment.status, deployment.step) == ("1.1.0", DeploymentStatus.pending, "queued")
-    assert deployment.endpoint == "mp-test-churn-staging"
+    assert deployment.endpoint == endpoint_name("test", "churn", "staging")
     [(name, payload)] = starter.started
     assert name == deployment.id
     assert payload == {
         "deployment_id": deployment.id, "model": "churn", "version": "1.1.0", "alias": "staging",
-        "endpoint": "mp-test-churn-staging", "settings": new.settings.model_dump(mode="json"), "image": None,
+        "endpoint": deployment.endpoint, "settings": new.settings.model_dump(mode="json"), "image": None,
         "poll_seconds": 7,
     }  # fmt: skip
     stored = deployments.get_deployment(versions, publisher, "churn", deployment.id)
