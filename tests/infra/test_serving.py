@@ -10,7 +10,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
-from functions.core.endpoints import CAPTURED_AS_TEXT, EndpointSettings, TrafficStrategy, endpoint_name
+from functions.core.endpoints import (
+    CAPTURED_AS_TEXT,
+    EndpointSettings,
+    TrafficStrategy,
+    endpoint_name,
+)
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.images import ecr_repository_arn, framework_catalog, framework_image_uri
 from infra.settings import FrameworkImage, SettingsError, load_stage_settings
