@@ -184,6 +184,8 @@ class Lineage(_Strict):
     code_revision: str | None = Field(default=None, max_length=128)
     parent_version: str | None = None
     training_job: str | None = Field(default=None, max_length=256)
+    #: SHA-256 of the artifact's `baseline.json` (the training data's profile the drift job uses).
+    baseline_sha256: str | None = Field(default=None, pattern=SHA256_RE)
 
     @field_validator("parent_version")
     @classmethod

@@ -295,6 +295,7 @@ def register_candidate(
     signature: Signature,
     metrics: dict[str, float],
     code_revision: str | None = None,
+    baseline_sha256: str | None = None,
 ) -> ModelVersion:
     """Publish the candidate as a patch bump with full lineage (artifact at its `models/` path).
 
@@ -319,7 +320,7 @@ def register_candidate(
         bump=Bump.patch, sha256=sha256, size=size, framework=framework, signature=signature, metrics=metrics,
         lineage=Lineage(dataset_uri=retrain.dataset.uri, dataset_sha256=retrain.dataset.sha256,
                         code_revision=code_revision, parent_version=parent.version if parent else None,
-                        training_job=retrain.training_job),
+                        training_job=retrain.training_job, baseline_sha256=baseline_sha256),
         card=card,
     )
     return publish_version(deps, ctx, name, new).version

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from functions.core.errors import (
     TrainingFailed,
     TrainingTimedOut,
 )
-from functions.core.models import RetrainAction, Signature
+from functions.core.models import SHA256_RE, RetrainAction, Signature
 from functions.core.ports import Deps
 from functions.core.registry import require_model
 from functions.core.retraining import RetrainOutcome, require_retrain, workflow_context
@@ -144,6 +145,8 @@ def evaluate(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
         "accepted": evaluation.accepted, "reason": evaluation.reason, "metrics": metrics,
         "sha256": archive.sha256, "size": archive.size, "signature": signature,
         "framework": framework if framework in _FRAMEWORKS else None,
+        # the trainer's baseline profile, hashed into the lineage (the drift job checks it)
+        "baseline_sha256": _sha256((manifest.get("files") or {}).get("baseline.json")),
     }  # fmt: skip
 
 
@@ -161,7 +164,7 @@ def register(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     version = retraining.register_candidate(
         env.deps, _ctx(state), retrain, sha256=found["sha256"], size=found["size"], framework=found["framework"],
         signature=Signature.model_validate(found["signature"]), metrics=found["metrics"],
-        code_revision=state.get("code_revision"),
+        code_revision=state.get("code_revision"), baseline_sha256=found.get("baseline_sha256"),
     )
     copied = env.objects.copy(state["training"]["artifacts"], version.artifact.uri)
     if copied is not None and copied != found["sha256"]:
@@ -229,6 +232,11 @@ def _metrics(raw: bytes | None, uri: str) -> dict[str, float]:
     if not isinstance(data, dict):
         raise MetricsMissing(f"{uri} holds no metrics.json object")
     return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _sha256(value: Any) -> str | None:
+    """A manifest's file hash, if it is one (a malformed manifest leaves the lineage without it)."""
+    return value if isinstance(value, str) and re.fullmatch(SHA256_RE, value) else None
 
 
 def _json(raw: bytes | None) -> Any:

@@ -135,9 +135,16 @@ def push(
     evaluation: Annotated[str | None, typer.Option()] = None,
     training_data: Annotated[str | None, typer.Option()] = None,
     code_revision: Annotated[str | None, typer.Option(help="lineage: the code revision that produced it")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="training table (.csv/.parquet) to profile as the drift baseline")] = None,
+    target: Annotated[str | None, typer.Option(help="--baseline: the label column")] = None,
+    predictions: Annotated[str | None, typer.Option(help="--baseline: a column of the model's predictions")] = None,
+    categorical: Annotated[list[str] | None, typer.Option(help="--baseline: a column to treat as categories (repeat)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Pack a model (writes modelport.json with SHA-256s), publish it and upload it."""
+    """Pack a model (writes modelport.json with SHA-256s), publish it and upload it.
+
+    `--baseline train.csv --target churned` profiles the training data into the artifact's
+    baseline.json (the reference trainer writes one itself), for drift monitoring."""
     card_fields = json.loads(card.read_text()) if card else {}
     card_fields.update({k: v for k, v in {"intended_use": intended_use, "limitations": limitations,
                                            "evaluation": evaluation, "training_data": training_data}.items() if v})
@@ -151,6 +158,8 @@ def push(
             model, path, version=version, bump=bump, card=card_fields, lineage=lineage,
             framework=framework, model_file=model_file,
             progress=lambda sent, total: bar.update(task, completed=sent, total=total),
+            baseline=baseline, baseline_target=target, baseline_predictions=predictions,
+            categorical=tuple(categorical or ()),
         )  # fmt: skip
     if as_json:
         return print_json(published.version)
@@ -159,6 +168,8 @@ def push(
         f"[green]pushed[/green] [bold]{v.model} {v.version}[/bold] ({v.framework}, {v.artifact.size} bytes, "
         f"sha256 {v.artifact.sha256[:12]}…) status {v.status.value}"
     )
+    if v.lineage.baseline_sha256:
+        console.print(f"baseline profile sha256 {v.lineage.baseline_sha256[:12]}… (drift monitoring compares with it)")
 
 
 # -- versions -----------------------------------------------------------------------------

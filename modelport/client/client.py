@@ -20,8 +20,9 @@ import httpx
 from pydantic import SecretStr
 
 from modelport.client import config
+from modelport.client.baselines import resolve as resolve_baseline
 from modelport.client.errors import ModelportError
-from modelport.client.packing import PackedModel, pack_model
+from modelport.client.packing import PackedModel, existing_signature, pack_model
 from modelport.client.resources import Aliases, Audit, Keys, Models, Versions, seg, validated
 from modelport.client.shapes import Invocation, ModelCard, NewVersion, PublishedVersion
 from modelport.client.transport import Transport, new_idempotency_key
@@ -91,14 +92,27 @@ class Client:
         model_file: str | None = None,
         progress: Progress | None = None,
         idempotency_key: str | None = None,
+        baseline: Any = None,
+        baseline_target: str | None = None,
+        baseline_predictions: str | None = None,
+        categorical: tuple[str, ...] = (),
     ) -> PublishedVersion:
         """Pack `path` (model dir, file or model.tar.gz), publish it and upload the artifact.
 
         Give `version` ("1.0.0") or `bump` ("major", "minor", "patch"; patch by default).
-        `progress(sent, total)` is called as the upload goes.
+        `progress(sent, total)` is called as the upload goes. `baseline` (a training table:
+        DataFrame or .csv/.parquet path, with `baseline_target` / `baseline_predictions`
+        naming its label and prediction columns; or a ready profile) becomes the artifact's
+        `baseline.json`, which the drift job compares live traffic with; its SHA-256 goes
+        into the lineage (so does a `baseline.json` the trainer already wrote).
         """
+        profile = resolve_baseline(baseline, signature=existing_signature(Path(path)), target=baseline_target,
+                                   predictions=baseline_predictions, categorical=categorical)
         with tempfile.TemporaryDirectory(prefix="modelport-push-") as work:
-            packed = pack_model(Path(path), Path(work), framework=framework, model_file=model_file)
+            packed = pack_model(Path(path), Path(work), framework=framework, model_file=model_file,
+                                baseline=profile)
+            if packed.baseline_sha256:
+                lineage = {**(lineage or {}), "baseline_sha256": packed.baseline_sha256}
             new = self._new_version(packed, version, bump, card, lineage, metrics)
             published = self.versions.publish(model, new, idempotency_key=idempotency_key or new_idempotency_key())
             if published.upload is not None:

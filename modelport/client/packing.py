@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from typing import Any
 from model_containers import artifact
 from modelport.client.errors import ConfigurationError
 
+#: the artifact's baseline profile (model_containers.monitoring.baseline.BASELINE_FILE).
+BASELINE_FILE = "baseline.json"
 #: model file suffix → framework (the safe formats of DESIGN §4, plus `python` predictors).
 FRAMEWORK_BY_SUFFIX = {
     ".skops": "sklearn",
@@ -59,15 +62,35 @@ class PackedModel:
     def signature(self) -> dict[str, Any]:
         return self.manifest.get("signature") or {"inputs": [], "outputs": []}
 
+    @property
+    def baseline_sha256(self) -> str | None:
+        """SHA-256 of the artifact's `baseline.json`, if it has one (for the lineage)."""
+        return (self.manifest.get("files") or {}).get(BASELINE_FILE)
+
+
+def existing_signature(source: Path) -> dict[str, Any]:
+    """The signature of a model directory's `modelport.json` ({} when it has none)."""
+    path = Path(source) / artifact.MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text()).get("signature") or {}
+    except (ValueError, AttributeError):
+        return {}
+
 
 def pack_model(
-    source: Path, work_dir: Path, *, framework: str | None = None, model_file: str | None = None
+    source: Path, work_dir: Path, *, framework: str | None = None, model_file: str | None = None,
+    baseline: Mapping[str, Any] | None = None,
 ) -> PackedModel:
-    """Pack `source` into `work_dir/model.tar.gz` (see the module docstring for inputs)."""
+    """Pack `source` into `work_dir/model.tar.gz` (see the module docstring for inputs);
+    `baseline` (a profile) is written as the artifact's `baseline.json` first."""
     source = Path(source)
     if not source.exists():
         raise ConfigurationError(f"{source} does not exist")
     if source.is_file() and source.name.endswith((".tar.gz", ".tgz")):
+        if baseline is not None:
+            raise ConfigurationError(f"{source} is packed already: give the model directory or file to add a baseline")
         return PackedModel(source, artifact.sha256_file(source), source.stat().st_size, _tar_manifest(source))
     if source.is_file():
         model_dir = work_dir / "model"
@@ -78,6 +101,10 @@ def pack_model(
         model_dir = source
     else:
         raise ConfigurationError(f"{source} is neither a file nor a directory")
+    if baseline is not None:
+        from model_containers.monitoring import baseline as profiles
+
+        profiles.write(model_dir, baseline)
     try:
         manifest = _describe(model_dir, framework=framework, model_file=model_file)
         packed = artifact.pack(model_dir, work_dir / "model.tar.gz")

@@ -194,3 +194,52 @@ def test_push_of_a_single_file_describes_it(admin: Client, tmp_path, unique) -> 
     with pytest.raises(Exception) as unknown:
         admin.push(name, tmp_path / "missing.bin", card=CARD)
     assert "does not exist" in str(unknown.value)
+
+
+def test_push_with_a_baseline_profiles_the_table_into_the_artifact_and_lineage(
+    platform, admin: Client, tmp_path, unique
+) -> None:
+    import json
+
+    from model_containers import artifact
+
+    name = f"base-{unique}"
+    new_model(admin, name)
+    table = tmp_path / "train.csv"
+    table.write_text("tenure,plan,churned,score\n" + "".join(
+        f"{i % 40},{'basic' if i % 3 else 'pro'},{i % 2},{i / 100}\n" for i in range(200)))
+    published = admin.push(name, predictor_dir(tmp_path), version="1.0.0", card=CARD, baseline=table,
+                           baseline_target="churned", baseline_predictions="score")
+    lineage_sha = published.version.lineage.baseline_sha256
+    assert lineage_sha and len(lineage_sha) == 64
+
+    # what was uploaded: baseline.json inside the artifact, listed (and hashed) in its manifest
+    stored = tmp_path / "stored.tar.gz"
+    s3 = platform.client("s3")
+    bucket, key = published.version.artifact.uri[5:].split("/", 1)
+    s3.download_file(bucket, key, str(stored))
+    unpacked = artifact.unpack(stored, tmp_path / "unpacked")
+    assert artifact.read_manifest(unpacked)["files"]["baseline.json"] == lineage_sha
+    assert hashlib.sha256((unpacked / "baseline.json").read_bytes()).hexdigest() == lineage_sha
+    profile = json.loads((unpacked / "baseline.json").read_text())
+    assert list(profile["features"]) == ["tenure", "plan"]
+    assert profile["features"]["plan"]["categories"] == {"basic": 133, "pro": 67}
+    assert profile["label"]["kind"] == "categorical" and profile["target"] == "churned"
+    assert profile["outputs"]["prediction"]["kind"] == "numeric"
+
+
+def test_a_baseline_that_cannot_be_made_is_refused_before_anything_is_published(admin: Client, tmp_path, unique) -> None:
+    from modelport.client import ConfigurationError
+
+    name = f"nobase-{unique}"
+    new_model(admin, name)
+    table = tmp_path / "train.csv"
+    table.write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigurationError, match="no target column 'churned'"):
+        admin.push(name, predictor_dir(tmp_path), card=CARD, baseline=table, baseline_target="churned")
+    with pytest.raises(ConfigurationError, match=r"\.csv or \.parquet"):
+        admin.push(name, predictor_dir(tmp_path), card=CARD, baseline=tmp_path / "train.txt")
+    with pytest.raises(ConfigurationError, match="not a profile"):
+        admin.push(name, predictor_dir(tmp_path), card=CARD, baseline={"format_version": 9})
+    assert list(admin.versions.list(name)) == []
+

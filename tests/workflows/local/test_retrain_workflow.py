@@ -14,14 +14,24 @@ import httpx
 import pytest
 
 from functions.core import governance, registry
-from functions.core.models import ModelPolicy, NewModel, RetrainAction, TrainingSpec
+from functions.core.models import (
+    ModelPolicy,
+    NewModel,
+    Principal,
+    RetrainAction,
+    Role,
+    TrainingSpec,
+)
+from functions.core.ports import Context
 from functions.core.semver import VersionSpec
 from functions.workflows import trigger
 from modelport.local.event_source import SqsEventSource
 from modelport.local.testing import wait_for
-from tests.workflows.local.conftest import APPROVER, PUBLISHER, invoke, settled
+from tests.workflows.local.conftest import APPROVER, invoke, settled
 
 EVENTS = Path(__file__).parents[2] / "events"
+#: creates the models: some policies here loosen the defaults, which only an admin may do at creation
+ADMIN = Context(actor=Principal(id="admin00000000000", owner="root", roles=frozenset({Role.admin})), request_id="test")
 
 
 def table(rows: int = 80) -> bytes:
@@ -40,7 +50,7 @@ def model_with_production(deps, publish):
     def make(unique: str, *, production_accuracy: float, **training) -> str:
         name = f"fraud-{unique}"
         policy = training.pop("policy", ModelPolicy(metric="accuracy"))
-        registry.create_model(deps, PUBLISHER, NewModel(
+        registry.create_model(deps, ADMIN, NewModel(
             name=name, owner="alice", framework="sklearn", policy=policy,
             training=TrainingSpec(hyperparameters=training.pop("hyperparameters", {"target": "label"}))))
         publish(name, "1.0.0", metrics={"accuracy": production_accuracy})
@@ -116,7 +126,7 @@ def test_a_better_model_is_registered_with_lineage_and_deployed_to_staging(
     version = api.get(f"/v1/models/{model}/versions/1.0.1").json()
     assert version["lineage"] == {
         "dataset_uri": dataset_uri, "dataset_sha256": hashlib.sha256(body).hexdigest(), "code_revision": None,
-        "parent_version": "1.0.0", "training_job": retrain["training_job"],
+        "parent_version": "1.0.0", "training_job": retrain["training_job"], "baseline_sha256": None,
     }
     assert version["framework"] == "sklearn" and version["metrics"]["accuracy"] == retrain["metrics"]["accuracy"]
     assert version["artifact"]["uri"] == f"s3://{platform.names.artifacts_bucket}/models/{model}/1.0.1/model.tar.gz"
