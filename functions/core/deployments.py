@@ -18,11 +18,12 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.core import access
+from functions.core import access, exclusive
 from functions.core.endpoints import EndpointSettings, claim_writes, endpoint_name
 from functions.core.errors import (
     ApprovalRequired,
     Conflict,
+    DeploymentInProgress,
     DeploymentNotFound,
     ModelNotFound,
     VersionNotServable,
@@ -176,8 +177,14 @@ def start_deployment(
         # the name is this alias's, claimed in this transaction (or already), never another's
         claim = claim_writes(deps, endpoint, name, new.alias, stage=rules.stage, by=ctx.actor.id)
         now = deps.clock()
+        deployment_id = new_deployment_id(now, deps.new_id())
+        one_at_a_time = exclusive.claim(
+            deps, name, exclusive.deploy_scope(new.alias), deployment_id,
+            running=lambda other: _unfinished(deps, name, other), refused=_in_progress,
+            raced=DeploymentInProgress(f"another deployment to {name}:{new.alias} started at the same moment; retry"),
+        )
         deployment = Deployment(
-            id=new_deployment_id(now, deps.new_id()),
+            id=deployment_id,
             model=name, version=version.version, alias=new.alias, endpoint=endpoint,
             settings=new.settings, image=new.image,
             previous_version=previous.version if previous else None,
@@ -189,7 +196,8 @@ def start_deployment(
             action="deployment.start", target=f"{name}:{new.alias}",
             details=deployment.model_dump(mode="json", include={
                 "id", "version", "alias", "endpoint", "settings", "image", "previous_version", "source"}),
-            writes=[Put(deployment, if_absent=Conflict(f"deployment {deployment.id} exists; retry")), *claim],
+            writes=[Put(deployment, if_absent=Conflict(f"deployment {deployment.id} exists; retry")), *claim,
+                    one_at_a_time],
         )  # fmt: skip
         return uow, deployment
 
@@ -201,6 +209,19 @@ def start_deployment(
              error=type(error).__name__, cause="the deploy workflow could not be started")
         raise
     return deployment
+
+
+def _unfinished(deps: Deps, name: str, deployment_id: str) -> Deployment | None:
+    found = deps.store.get(Deployment.key_for(name, deployment_id), Deployment, consistent=True)
+    return found if found is not None and found.status not in TERMINAL else None
+
+
+def _in_progress(running: Deployment) -> DeploymentInProgress:
+    return DeploymentInProgress(
+        f"deployment {running.id} of {running.model} {running.version} to alias {running.alias} "
+        f"is {running.status.value} (step {running.step}); one deployment per alias runs at a time, "
+        "so start this one when that one has finished"
+    )
 
 
 # --- progress, written by the workflow's steps ---------------------------------------------
@@ -293,10 +314,16 @@ Mutation = Callable[[Deployment], tuple[Deployment | None, dict[str, Any]]]
 
 
 def _update(deps: Deps, ctx: Context, name: str, deployment_id: str, action: str, mutate: Mutation) -> tuple[Deployment, bool]:
+    def release(current: Deployment, updated: Deployment) -> list:
+        if updated.status not in TERMINAL:
+            return []
+        return exclusive.release(deps, name, exclusive.deploy_scope(updated.alias), deployment_id)
+
     return update_model_record(
         deps, ctx, name, Deployment.key_for(name, deployment_id), Deployment, action=action,
         target=f"{name}/deployments/{deployment_id}", mutate=mutate,
         missing=lambda: DeploymentNotFound(f"model {name!r} has no deployment {deployment_id!r}"),
+        also=release,
     )
 
 

@@ -108,10 +108,12 @@ def update_model_record(
     target: str,
     mutate: Callable[[R], tuple[R | None, dict[str, Any]]],
     missing: Callable[[], DomainError],
+    also: Callable[[R, R], list[Put | Delete]] | None = None,
 ) -> tuple[R, bool]:
     """Change one record under model `name` on that model's chain: read the head and the
     record, apply `mutate` (→ the new record and the audit details, or None for no change),
-    commit them with the audit event, retrying lost races. Returns (record, changed)."""
+    commit them with the audit event, retrying lost races. `also(current, updated)` adds
+    writes to the same transaction (e.g. releasing an `ActiveChange`). Returns (record, changed)."""
     def attempt() -> tuple[R, bool]:
         model, head = deps.store.read_head(name, Model.key_for(name), Model)
         current = deps.store.get(key, cls, consistent=True)
@@ -120,8 +122,9 @@ def update_model_record(
         updated, details = mutate(current)
         if updated is None:
             return current, False
+        extra = also(current, updated) if also is not None else []
         deps.store.commit(change(deps, ctx, head, action=action, target=target, details=details,
-                                 writes=[Put(updated)]))
+                                 writes=[Put(updated), *extra]))
         return updated, True
 
     return with_retry(deps, attempt)

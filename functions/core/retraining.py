@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.core import access
-from functions.core.errors import Conflict, ModelNotFound, RetrainNotFound
+from functions.core import access, exclusive
+from functions.core.errors import Conflict, ModelNotFound, RetrainInProgress, RetrainNotFound
 from functions.core.evaluation import Evaluation, evaluate, production_version  # noqa: F401 - re-exported
 from functions.core.models import (
     MODEL_NAME_RE,
@@ -56,6 +56,9 @@ class RetrainStatus(StrEnum):
     running = "running"
     succeeded = "succeeded"
     failed = "failed"
+
+
+FINISHED = frozenset({RetrainStatus.succeeded, RetrainStatus.failed})
 
 
 class RetrainOutcome(StrEnum):
@@ -171,6 +174,10 @@ def request_dataset_upload(deps: Deps, ctx: Context, name: str, new: NewDataset,
         model, head = deps.store.read_head(name, Model.key_for(name), Model)
         if model is None:
             raise ModelNotFound(f"model {name!r} does not exist")
+        # the upload would start a second retrain: say so now, not after the upload
+        running = _running_retrain(deps, name)
+        if running is not None:
+            raise _in_progress(running)
         key = f"{dataset_prefix(model)}{deps.clock():%Y%m%d-%H%M%S}-{deps.new_id()[:6]}/{new.filename}"
         uri = f"s3://{bucket}/{key}"
         uow = change(deps, ctx, head, action="dataset.upload", target=name,
@@ -197,9 +204,26 @@ def open_retrain(deps: Deps, ctx: Context, name: str, dataset: Dataset, retrain_
         now = deps.clock()
         retrain = Retrain(id=retrain_id_, model=name, dataset=dataset, created_at=now, updated_at=now,
                           steps=[StepMark(step="queued", at=now)])
-        uow = change(deps, ctx, head, action="retrain.start", target=f"{name}/retrains/{retrain_id_}",
-                     details={"dataset": dataset.model_dump(mode="json")},
-                     writes=[Put(retrain, if_absent=Conflict("retrain exists"))])
+        try:
+            one_at_a_time = exclusive.claim(
+                deps, name, exclusive.RETRAIN_SCOPE, retrain_id_,
+                running=lambda other: _unfinished(deps, name, other), refused=_in_progress,
+                raced=RetrainInProgress(f"another retrain of {name} started at the same moment; retry"),
+            )
+        except RetrainInProgress as refused:
+            # Nobody waits for this answer (an S3 notification brought the dataset): the
+            # refusal is recorded, finished, so the trigger starts nothing and it is visible.
+            retrain = retrain.model_copy(update={
+                "status": RetrainStatus.failed, "outcome": RetrainOutcome.failed, "finished_at": now,
+                "error": refused.code, "cause": refused.message,
+            })  # fmt: skip
+            uow = change(deps, ctx, head, action="retrain.refused", target=f"{name}/retrains/{retrain_id_}",
+                         details={"dataset": dataset.model_dump(mode="json"), "cause": refused.message},
+                         writes=[Put(retrain, if_absent=Conflict("retrain exists"))])
+        else:
+            uow = change(deps, ctx, head, action="retrain.start", target=f"{name}/retrains/{retrain_id_}",
+                         details={"dataset": dataset.model_dump(mode="json")},
+                         writes=[Put(retrain, if_absent=Conflict("retrain exists")), one_at_a_time])
         try:
             deps.store.commit(uow)
         except Conflict:
@@ -210,6 +234,24 @@ def open_retrain(deps: Deps, ctx: Context, name: str, dataset: Dataset, retrain_
         return retrain, True
 
     return with_retry(deps, attempt)
+
+
+def _unfinished(deps: Deps, name: str, retrain_id_: str) -> Retrain | None:
+    found = deps.store.get(Retrain.key_for(name, retrain_id_), Retrain, consistent=True)
+    return found if found is not None and found.status not in FINISHED else None
+
+
+def _running_retrain(deps: Deps, name: str) -> Retrain | None:
+    holder = exclusive.holder_of(deps, name, exclusive.RETRAIN_SCOPE)
+    return _unfinished(deps, name, holder) if holder else None
+
+
+def _in_progress(running: Retrain) -> RetrainInProgress:
+    return RetrainInProgress(
+        f"retrain {running.id} of {running.model} is {running.status.value} (step {running.step}, "
+        f"dataset {running.dataset.uri}); one retrain per model runs at a time, so upload the next "
+        "dataset when that one has finished"
+    )
 
 
 Mutation = Callable[[Retrain], Retrain | None]
@@ -225,10 +267,16 @@ def update(deps: Deps, ctx: Context, name: str, retrain_id_: str, action: str, m
             return None, {}
         return updated.model_copy(update={"updated_at": deps.clock()}), {"step": updated.step, **(details or {})}
 
+    def release(current: Retrain, updated: Retrain) -> list:
+        if updated.status not in FINISHED:
+            return []
+        return exclusive.release(deps, name, exclusive.RETRAIN_SCOPE, retrain_id_)
+
     return update_model_record(
         deps, ctx, name, Retrain.key_for(name, retrain_id_), Retrain, action=action,
         target=f"{name}/retrains/{retrain_id_}", mutate=apply,
         missing=lambda: RetrainNotFound(f"model {name!r} has no retrain {retrain_id_!r}"),
+        also=release,
     )
 
 

@@ -47,10 +47,12 @@ DeploymentId = Annotated[str, Path(pattern=DEPLOYMENT_ID_RE, description="e.g. 2
     description=(
         "Resolves `version` now, checks the stage's instance types and the alias's approval rule, "
         "records the deployment and starts the deploy workflow (execution name = deployment id). "
-        "Poll `GET .../deployments/{id}` for `status` and `step`. Idempotent with an `Idempotency-Key` header."
+        "Poll `GET .../deployments/{id}` for `status` and `step`. Idempotent with an `Idempotency-Key` header. "
+        "One deployment per alias runs at a time: while one runs, another to the same alias is a 409 "
+        "`DeploymentInProgress` naming it (nothing is queued)."
     ),
     responses={202: {"description": "started"}, 400: {"description": "instance type not allowed"},
-               409: {"description": "approval required"}},
+               409: {"description": "approval required, or a deployment to the alias is running (`DeploymentInProgress`)"}},
     tags=["deployments"],
 )
 def start_deployment(name: ModelName, deployment: Annotated[NewDeployment, Body()]) -> Response[Deployment]:

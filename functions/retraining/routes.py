@@ -41,9 +41,12 @@ RetrainId = Annotated[str, Path(pattern=RETRAIN_ID_RE, description="e.g. 2025010
     description=(
         "Give the file's SHA-256 and size: S3 accepts the PUT only with exactly `upload.headers` "
         "(the checksum among them). The object lands under `datasets/<name>/`, which starts the "
-        "retrain workflow."
+        "retrain workflow. One retrain per model runs at a time: while one runs this is a 409 "
+        "`RetrainInProgress` naming it (nothing is queued); a dataset that arrives anyway is "
+        "recorded as a refused retrain."
     ),
-    responses={201: {"description": "upload URL issued"}},
+    responses={201: {"description": "upload URL issued"},
+               409: {"description": "another retrain of the model is running (`RetrainInProgress`)"}},
     tags=["retraining"],
 )
 def request_upload(name: ModelName, dataset: Annotated[NewDataset, Body()]) -> Response[DatasetUpload]:

@@ -103,6 +103,11 @@ def handle_object(env: TriggerEnv, item: S3EventRecord) -> dict[str, Any] | None
     # the version id names the object; unversioned buckets fall back to the event's sequencer
     run = retrain_id(dataset, found.last_modified, dataset.version_id or obj.get("sequencer") or "")
     retrain, created = retraining.open_retrain(env.deps, retraining.workflow_context(run), name, dataset, run)
+    if retrain.status in retraining.FINISHED:
+        # refused (another retrain of the model was running: the record says which) or done
+        logger.info("retrain not started: it has finished", extra={
+            **where, "retrain": run, "error": retrain.error, "record_created": created})  # fmt: skip
+        return {"retrain_id": retrain.id, "started": False, "created": created}
     started = env.retrain.start(run, {
         "retrain_id": run, "model": name, "dataset": dataset.model_dump(mode="json"),
         "poll_seconds": env.settings.workflow_poll_seconds,

@@ -109,8 +109,9 @@ def test_bad_deployments_are_refused_before_anything_starts(gateway, world, work
 def test_roles_listing_and_unknown_deployments(gateway, world):
     refused = gateway.call("POST", "/v1/models/churn/deployments", token=world["consumer"], json_body={"alias": "staging"})
     assert (refused.status, refused.error) == (403, "Forbidden")
+    # three aliases: one deployment per alias runs at a time
     ids = [gateway.call("POST", "/v1/models/churn/deployments", token=world["approver"],
-                        json_body={"version": "1.0.0", "alias": "staging"}).body["id"] for _ in range(3)]
+                        json_body={"version": "1.0.0", "alias": alias}).body["id"] for alias in ("a", "b", "c")]
     first = gateway.call("GET", "/v1/models/churn/deployments", token=world["consumer"], query={"limit": "2"}).body
     rest = gateway.call("GET", "/v1/models/churn/deployments", token=world["consumer"],
                         query={"limit": "2", "cursor": first["cursor"]}).body
@@ -138,3 +139,19 @@ def test_dataset_uploads_and_retrain_listing(gateway, world):
     assert (listed.status, listed.body) == (200, {"items": [], "cursor": None})
     missing = gateway.call("GET", "/v1/models/churn/retrains/20250101-120000-0123456789abcdef", token=world["consumer"])
     assert (missing.status, missing.error) == (404, "RetrainNotFound")
+
+
+def test_a_second_deployment_to_a_busy_alias_is_a_409_naming_the_first(gateway, world, workflow_env):
+    """Two deployments to one alias used to both start, and the second failed late in its
+    workflow with EndpointBusy; now the second is refused at once, and starts nothing."""
+    first = gateway.call("POST", "/v1/models/churn/deployments", token=world["publisher"],
+                         json_body={"version": "1.0.0", "alias": "staging"})
+    assert first.status == 202
+    second = gateway.call("POST", "/v1/models/churn/deployments", token=world["publisher"],
+                          json_body={"version": "1.0.0", "alias": "staging"})
+    assert (second.status, second.error) == (409, "DeploymentInProgress")
+    assert first.body["id"] in second.body["error"]["message"]
+    assert len(boto3.client("stepfunctions").list_executions(stateMachineArn=workflow_env)["executions"]) == 1
+    other = gateway.call("POST", "/v1/models/churn/deployments", token=world["publisher"],
+                         json_body={"version": "1.0.0", "alias": "canary"})
+    assert other.status == 202

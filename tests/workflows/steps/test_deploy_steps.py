@@ -71,7 +71,7 @@ def test_validate_refuses_a_busy_endpoint_and_an_unverified_artifact(env, stubbe
     with pytest.raises(EndpointBusy, match="is Updating"):
         deploy_steps.validate(state, env)
     with pytest.raises(ArtifactNotVerified):
-        deploy_steps.validate(started("1.1.0", upload=False), env)
+        deploy_steps.validate(started("1.1.0", alias="canary", upload=False), env)  # one per alias at a time
 
 
 def test_prepare_rollout_creates_the_alarms_and_the_deployment_config(env, started):

@@ -74,6 +74,9 @@ def test_one_object_opens_one_retrain_however_often_it_is_announced(env):
     retrain = retraining.require_retrain(env.deps, "churn", first["retrain_id"])
     assert (retrain.dataset.key, retrain.dataset.version_id) == ("datasets/churn/2025/train data.csv", version)
     assert retrain.dataset.sha256 is not None
+    # a newer version of the object is another retrain, once the first has finished
+    retraining.finish(env.deps, retraining.workflow_context("r"), "churn", first["retrain_id"],
+                      retraining.RetrainOutcome.rejected_by_evaluation)
     newer = put("datasets/churn/2025/train data.csv", b"a,b\n3,4\n")
     third = trigger.handle_object(env, record("datasets/churn/2025/train data.csv", version=newer))
     assert third["retrain_id"] != first["retrain_id"] and len(executions(env)) == 2

@@ -162,6 +162,8 @@ def test_listing_is_newest_first_and_paged(versions, publisher, deps):
     for _ in range(3):
         ids.append(deployments.start_deployment(versions, publisher, RULES, Starter(), "churn",
                                                 NewDeployment(version="1.0.0", alias="staging")).id)
+        # one deployment per alias at a time: each finishes before the next starts
+        deployments.fail(versions, workflow_context("r"), "churn", ids[-1], error="E", cause="test")
         deps.clock.advance(seconds=1)
     first = deployments.list_deployments(versions, publisher, "churn", limit=2)
     rest = deployments.list_deployments(versions, publisher, "churn", limit=2, cursor=first.cursor)
