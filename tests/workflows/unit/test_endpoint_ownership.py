@@ -74,7 +74,8 @@ def test_starting_a_deployment_claims_its_endpoint_in_the_same_transaction(two_m
     require_owner(two_models, started.endpoint, "churn", "x-production")
     with pytest.raises(EndpointNotOwned, match="belongs to churn:x-production"):
         require_owner(two_models, started.endpoint, "churn-x", "production")
-    # a second deployment of the same alias keeps the claim
+    # a second deployment of the same alias (once the first finished: one at a time) keeps the claim
+    deployments.fail(two_models, deployments.workflow_context("r"), "churn", started.id, error="E", cause="test")
     two_models.clock.advance(seconds=1)
     again = deployments.start_deployment(two_models, churn_only, RULES, Starter(), "churn",
                                          NewDeployment(version="1.0.0", alias="x-production"))
