@@ -30,9 +30,10 @@ def test_entrypoint_is_the_script_the_tests_run(dockerfile):
 def test_entry_script_dispatches_to_the_contract_modules():
     script = (ROOT / "model_containers" / "entrypoint.sh").read_text()
     commands = dict(re.findall(r"^\s*(\w+)\) exec (.+?) \"\$@\" ;;$", script, re.MULTILINE))
-    # docs/contracts.md: serve and train are these modules.
+    # docs/contracts.md: serve, train and monitor (the drift job) are these modules.
     assert commands == {"serve": "python -m model_containers.serving",
-                        "train": "python -m model_containers.training"}
+                        "train": "python -m model_containers.training",
+                        "monitor": "python -m model_containers.monitoring"}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
