@@ -68,6 +68,7 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/v1/models/{name}/versions/{spec}/archive", "versioning"),
     _r("PUT", "/v1/models/{name}/aliases/{alias}", "versioning"),
     _r("GET", "/v1/models/{name}/aliases", "versioning"),
+    _r("GET", "/v1/models/{name}/aliases/{alias}/history", "versioning"),
     # keys and audit
     _r("POST", "/v1/keys", "keys"),
     _r("GET", "/v1/keys", "keys"),

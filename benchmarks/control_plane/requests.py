@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 
 from functions.adapters.dynamodb import DynamoStore, _item
 from functions.adapters.s3 import S3Artifacts
-from functions.core import governance, registry, serving
+from functions.core import governance, history, registry, serving
 from functions.core.models import (
     Artifact,
     Model,
@@ -20,6 +20,7 @@ from functions.core.models import (
     Role,
     system_actor,
 )
+from functions.core.periods import AliasPeriod
 from functions.core.ports import Context, Deps, utcnow
 from functions.core.semver import SemVer
 
@@ -72,7 +73,34 @@ def seed_versions(client, table: str, model: str, count: int) -> None:
     client.put_item(TableName=table, Item=item)
 
 
-def _operations(deps: Deps, ctx: Context, name: str, middle: str) -> dict:
+#: when the seeded production history starts; period i lasts [T0 + i h, T0 + (i+1) h).
+HISTORY_T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def seed_history(client, table: str, model: str, count: int) -> None:
+    """`count` contiguous hour-long production periods, written with BatchWriteItem."""
+    periods = [
+        AliasPeriod(model=model, alias="production", version="1.0.0", endpoint="ep", moved_by="seed",
+                    start=HISTORY_T0 + timedelta(hours=i),
+                    end=HISTORY_T0 + timedelta(hours=i + 1) if i < count - 1 else None,
+                    deployment_id=f"d{i}", opened_seq=10_000 + i)
+        for i in range(count)
+    ]  # fmt: skip
+    for start in range(0, len(periods), 25):
+        batch = [{"PutRequest": {"Item": _item(p)}} for p in periods[start : start + 25]]
+        while batch:
+            unprocessed = client.batch_write_item(RequestItems={table: batch}).get("UnprocessedItems", {})
+            batch = unprocessed.get(table, [])
+
+
+def _expect(found: AliasPeriod | None, deployment: str) -> None:
+    """A count is only worth something if the answer is right."""
+    if found is None or found.deployment_id != deployment:
+        raise AssertionError(f"history_at found {found!r}, expected the period of {deployment}")
+
+
+def _operations(deps: Deps, ctx: Context, name: str, middle: str, periods: int) -> dict:
+    inside = HISTORY_T0 + timedelta(hours=periods // 2, minutes=30)
     return {
         "resolve_exact": lambda: registry.resolve(deps, ctx, name, middle),
         "resolve_partial": lambda: registry.resolve(deps, ctx, name, "1.x"),
@@ -86,6 +114,10 @@ def _operations(deps: Deps, ctx: Context, name: str, middle: str) -> dict:
         ),
         "route_inference_alias": lambda: serving.route_inference(deps, ctx, name, "staging"),
         "route_inference_spec": lambda: serving.route_inference(deps, ctx, name, middle),
+        "history_at": lambda: _expect(history.served_at(deps, ctx, name, "production", inside), f"d{periods // 2}"),
+        "history_page": lambda: history.list_history(deps, ctx, name, "production", limit=50),
+        # the head, the version and the alias, then one transaction: alias, periods, event, head
+        "alias_move": lambda: governance.set_alias(deps, ctx, name, "canary", middle, deployment_id="bench"),
     }
 
 
@@ -99,12 +131,15 @@ def run(endpoint: str, table: str, audit: str, bucket: str) -> list[tuple[str, o
     system = Context(actor=system_actor("bench"), request_id="bench")
     lines: list[tuple[str, object]] = []
     for count in (10, 10_000):
+        lines.append((f"history_periods.versions_{count}", max(2, count // 10)))
         name = f"bench-{count}"
         registry.create_model(deps, ctx, NewModel(name=name, owner="bench", framework="onnx"))
         seed_versions(client, table, name, count)
         middle = str(SemVer(1, 0, 5))
         governance.set_alias(deps, system, name, "staging", middle, endpoint=f"mp-bench-{name}-staging")
-        operations = _operations(deps, ctx, name, middle)
+        periods = max(2, count // 10)  # 2 and 1,000 production periods
+        seed_history(client, table, name, periods)
+        operations = _operations(deps, ctx, name, middle, periods)
         for label, action in operations.items():
             calls = counter.measure(action)
             for operation, n in sorted(calls.items()):

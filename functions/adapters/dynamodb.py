@@ -77,11 +77,19 @@ class DynamoStore:
         newest_first: bool = False,
         cursor: str | None = None,
         consistent: bool = False,
+        at_most: str | None = None,
     ) -> Page[R]:
         names = {"#pk": PK}
         values: dict[str, Any] = {":pk": _s(pk)}
         condition = "#pk = :pk"
-        if prefix:
+        if at_most is not None:
+            # every key between two strings that share `prefix` shares it too
+            if not at_most.startswith(prefix):
+                raise ValueError("at_most must start with the prefix")
+            names["#sk"] = SK
+            values[":prefix"], values[":at_most"] = _s(prefix), _s(at_most)
+            condition += " AND #sk BETWEEN :prefix AND :at_most"
+        elif prefix:
             names["#sk"] = SK
             values[":prefix"] = _s(prefix)
             condition += " AND begins_with(#sk, :prefix)"

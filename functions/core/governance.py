@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from functions.core import access
+from functions.core import periods as periods_
 from functions.core.errors import (
     ApprovalRequired,
     ArtifactNotVerified,
@@ -145,14 +146,23 @@ def _transition(
 
 
 def set_alias(
-    deps: Deps, ctx: Context, name: str, alias: str, spec: str, *, endpoint: str | None = None
+    deps: Deps,
+    ctx: Context,
+    name: str,
+    alias: str,
+    spec: str,
+    *,
+    endpoint: str | None = None,
+    deployment_id: str | None = None,
 ) -> Alias:
     """Point `alias` at the version `spec` resolves to (pinned to that exact version).
 
     `production` needs an approved version when the model's policy requires approval;
     rejected and archived versions back no alias. `endpoint` records the endpoint that now
-    serves the alias (the deploy workflow sets it); without it, an endpoint already recorded
-    is kept only if the alias stays on the same version.
+    serves the alias (the deploy workflow sets it, with its `deployment_id`); without it, an
+    endpoint already recorded is kept only if the alias stays on the same version. The
+    alias's production history (`functions.core.periods`) is written in the same
+    transaction as the move and its audit event.
     """
     access.require(ctx.actor, access.MOVE_ALIAS, name, doing="moving an alias")
     validate_alias(alias)
@@ -171,13 +181,20 @@ def set_alias(
             )
         previous = deps.store.get(Alias.key_for(name, alias), Alias, consistent=True)
         kept = previous.endpoint if previous and previous.version == target.version else None
+        now = deps.clock()
+        period, periods = periods_.move(
+            previous.period if previous else None, model=name, alias=alias, version=target.version,
+            endpoint=endpoint or kept, deployment_id=deployment_id, moved_by=ctx.actor.label, now=now,
+            seq=head.seq + 1,
+        )  # fmt: skip
         record = Alias(
             model=name,
             alias=alias,
             version=target.version,
             endpoint=endpoint or kept,
-            updated_at=deps.clock(),
+            updated_at=now,
             updated_by=ctx.actor.id,
+            period=period,
         )
         uow = change(
             deps, ctx, head,
@@ -186,8 +203,10 @@ def set_alias(
                 "version": record.version,
                 "previous": previous.version if previous else None,
                 "endpoint": record.endpoint,
+                "deployment_id": deployment_id,
+                "period_start": period.start.isoformat(),
             },
-            writes=[Put(record)],
+            writes=[Put(record), *(Put(p) for p in periods)],
         )  # fmt: skip
         return uow, record
 

@@ -13,6 +13,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from functions.core.periods import AliasPeriod
 from functions.core.records import (
     ALIAS_PREFIX,
     KEYS_INDEX_PK,
@@ -281,6 +282,8 @@ class Alias(Record):
     endpoint: str | None = None
     updated_at: datetime
     updated_by: str
+    #: the open period of its production history (`functions.core.periods`), which the next move closes.
+    period: AliasPeriod | None = None
 
     @property
     def key(self) -> ItemKey:

@@ -45,8 +45,10 @@ class MetadataStore(Protocol):
         newest_first: bool = False,
         cursor: str | None = None,
         consistent: bool = False,
+        at_most: str | None = None,
     ) -> Page[R]:
-        """One Query of partition `pk` for sort keys starting with `prefix`."""
+        """One Query of partition `pk` for sort keys starting with `prefix` (and, with
+        `at_most`, not above it: `BETWEEN prefix AND at_most`)."""
 
     def list_index(self, index_pk: str, cls: type[R], *, limit: int = 50, cursor: str | None = None) -> Page[R]:
         """One Query of the sparse listing index (models, keys), in sort-key order."""

@@ -151,7 +151,7 @@ def move_alias(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     # best-effort flush would be a second call
     deps = dataclasses.replace(env.deps, authorizer_cache=NoCache())
     alias = governance.set_alias(deps, _ctx(state), state["model"], state["alias"], state["version"],
-                                 endpoint=state["plan"]["endpoint"])
+                                 endpoint=state["plan"]["endpoint"], deployment_id=state["deployment_id"])
     return {"alias": alias.alias, "version": alias.version, "endpoint": alias.endpoint}
 
 

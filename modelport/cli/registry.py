@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -245,6 +246,32 @@ def set_alias(model: str, alias: str, version: Annotated[str, typer.Argument(hel
     if as_json:
         return print_json(record)
     console.print(f"[green]alias[/green] [bold]{record.model} {record.alias}[/bold] → {record.version}")
+
+
+@command(aliases, "history")
+def alias_history(
+    model: str,
+    alias: Annotated[str, typer.Argument(help="the alias, e.g. production")] = "production",
+    at: Annotated[str | None, typer.Option(help="what served at this RFC 3339 time, e.g. 2025-01-31T12:00:00Z")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many periods, newest first")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Production history: every period the alias pointed at a version (or what served at --at)."""
+    with client() as api:
+        if at is not None:
+            found = api.aliases.at(model, alias, at)
+            periods = [found] if found else []
+        else:
+            periods = list(itertools.islice(api.aliases.history(model, alias), limit))
+    if as_json:
+        return print_json(periods[0] if at is not None and periods else (None if at is not None else periods))
+    if at is not None and not periods:
+        console.print(f"{model} {alias} pointed at no version at {at}")
+        return
+    table(f"{model} {alias} history" + (f" at {at}" if at else ""),
+          ["version", "start", "end", "endpoint", "moved by", "deployment"],
+          [[p.version, when(p.start), when(p.end) if p.end else "now", p.endpoint or "(not served)", p.moved_by,
+            p.deployment_id] for p in periods])
 
 
 @command(aliases, "list")

@@ -9,6 +9,7 @@ after a lost answer cannot create twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from modelport.client.errors import InvalidInputError
 from modelport.client.shapes import (
     Alias,
+    AliasPeriod,
     ApiKeyInfo,
     AuditEvent,
     AuditReport,
@@ -142,6 +144,28 @@ class Aliases(_Resource):
     def list(self, model: str) -> list[Alias]:
         data = self._t.json("GET", f"/v1/models/{seg(model)}/aliases")
         return [Alias.model_validate(item) for item in data["items"]]
+
+    def history_page(
+        self, model: str, alias: str = "production", *, limit: int = 50, cursor: str | None = None
+    ) -> Page[AliasPeriod]:
+        path = f"/v1/models/{seg(model)}/aliases/{seg(alias)}/history"
+        return Page[AliasPeriod].model_validate(self._t.json("GET", path, params={"limit": limit, "cursor": cursor}))
+
+    def history(self, model: str, alias: str = "production", *, page_size: int = 50) -> Iterator[AliasPeriod]:
+        """Every period the alias pointed at a version, newest first."""
+        return iterate(lambda cursor: self.history_page(model, alias, limit=page_size, cursor=cursor))
+
+    def at(self, model: str, alias: str, when: datetime | str) -> AliasPeriod | None:
+        """The period of `alias` that covered `when` (timezone-aware, or RFC 3339 text), or
+        None when the alias pointed at nothing then."""
+        if isinstance(when, datetime):
+            if when.tzinfo is None:
+                raise InvalidInputError("give `when` with its time zone", code="InvalidInput",
+                                        fields=[{"path": "query.at", "message": "time zone missing"}])
+            when = when.isoformat()
+        path = f"/v1/models/{seg(model)}/aliases/{seg(alias)}/history"
+        items = Page[AliasPeriod].model_validate(self._t.json("GET", path, params={"at": when})).items
+        return items[0] if items else None
 
 
 class Keys(_Resource):

@@ -28,12 +28,13 @@ from functions.core.models import (
     TrainingSpec,
     VersionStatus,
 )
+from functions.core.periods import AliasPeriod
 from functions.core.ports import Upload
 
 T = TypeVar("T")
 
 __all__ = [
-    "Alias", "ApiKeyInfo", "AuditEvent", "AuditReport", "CreatedKey", "Invocation", "Model",
+    "Alias", "AliasPeriod", "ApiKeyInfo", "AuditEvent", "AuditReport", "CreatedKey", "Invocation", "Model",
     "ModelCard", "ModelPolicy", "ModelVersion", "NewKey", "NewModel", "NewVersion", "Page",
     "PublishedVersion", "Role", "Signature", "TrainingSpec", "Upload", "VerifyResult", "VersionStatus",
 ]  # fmt: skip

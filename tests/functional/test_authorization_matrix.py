@@ -22,6 +22,7 @@ EXPECTED = {
     ("POST", "/v1/models/{name}/versions/{spec}/archive"): ({"admin", "publisher", "approver"}, True),
     ("PUT", "/v1/models/{name}/aliases/{alias}"): ({"admin", "publisher", "approver"}, True),
     ("GET", "/v1/models/{name}/aliases"): (ALL, True),
+    ("GET", "/v1/models/{name}/aliases/{alias}/history"): (ALL, True),
     ("POST", "/v1/keys"): ({"admin"}, False),
     ("GET", "/v1/keys"): ({"admin"}, False),
     ("DELETE", "/v1/keys/{key_id}"): ({"admin"}, False),

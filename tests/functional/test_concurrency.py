@@ -1,9 +1,11 @@
 """50 threads publish at once against a moto server: no duplicates, no lost updates."""
 
+import itertools
 import random
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -90,3 +92,58 @@ def test_fifty_concurrent_publishers(server_deps):
     assert (model.version_count, model.latest_version) == (35, "20.0.0")
     result = auditing.verify(deps, ctx_for("admin"), "hot")
     assert result.ok and result.events == 36, result
+
+
+def test_fifty_concurrent_alias_moves_leave_a_history_without_overlaps(server_deps):
+    from functions.core import governance, history
+    from functions.core.models import ModelPolicy
+
+    deps = server_deps
+    ctx = ctx_for("publisher")
+    registry.create_model(deps, ctx, NewModel(name="moves", owner="o", framework="onnx",
+                                              policy=ModelPolicy(require_approval=False)))
+    versions = [f"1.{i}.0" for i in range(5)]
+    for v in versions:
+        registry.publish_version(deps, ctx, "moves", NewVersion(version=v, sha256="ab" * 32, size=1))
+    jobs = [(versions[i % 5], f"d{i:02d}") for i in range(50)]
+    moved: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(jobs))
+
+    def run(version: str, deployment: str) -> None:
+        try:
+            start.wait()
+            governance.set_alias(deps, ctx, "moves", "production", version, endpoint="mp-ep", deployment_id=deployment)
+            moved.append(deployment)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert len(moved) == 50
+    periods, cursor = [], None
+    while True:
+        page = history.list_history(deps, ctx, "moves", "production", limit=20, cursor=cursor)
+        periods += page.items
+        cursor = page.cursor
+        if cursor is None:
+            break
+    periods.reverse()  # oldest first
+    # every move was a deployment of its own, so each opened exactly one period
+    assert sorted(p.deployment_id for p in periods) == sorted(d for _, d in jobs)
+    for earlier, later in itertools.pairwise(periods):
+        assert earlier.end == later.start, (earlier, later)  # contiguous: no gap, no overlap
+        assert earlier.start <= earlier.end and earlier.closed_seq == later.opened_seq
+    assert periods[-1].end is None and sum(p.end is None for p in periods) == 1
+    alias = governance.list_aliases(deps, ctx, "moves")[0]
+    assert (alias.version, alias.period) == (periods[-1].version, periods[-1])
+    for p in periods[:-1]:
+        if p.start < p.end:  # (a period that two moves in one microsecond closed at once covers nothing)
+            found = history.served_at(deps, ctx, "moves", "production", p.end - timedelta(microseconds=1))
+            assert found == p
+    result = auditing.verify(deps, ctx_for("admin"), "moves")
+    assert result.ok and result.events == 1 + 5 + 50, result

@@ -39,10 +39,11 @@ class MemoryStore:
         record = cls.model_validate(item["data"]) if item else None
         return record, ChainHead(chain=chain, key=key, seq=seq, hash=hash_)
 
-    def query(self, pk, cls, *, prefix="", limit=50, newest_first=False, cursor=None, consistent=False):
+    def query(self, pk, cls, *, prefix="", limit=50, newest_first=False, cursor=None, consistent=False,
+              at_most=None):
         self.requests.append("query")
         keys = sorted(
-            (k for k in self.items if k.pk == pk and k.sk.startswith(prefix)),
+            (k for k in self.items if k.pk == pk and k.sk.startswith(prefix) and (at_most is None or k.sk <= at_most)),
             key=lambda k: k.sk,
             reverse=newest_first,
         )

@@ -68,6 +68,12 @@ def test_first_deploy_then_canary_update(platform, api, publish, events, flushes
     announced = [(e["detail-type"], e["detail"].get("version")) for e in events()
                  if e["detail"].get("model") == model and e["detail-type"].startswith("Deployment")]
     assert announced == [("Deployment Succeeded", "1.0.0"), ("Deployment Succeeded", "1.1.0")]
+    # production history: one period per deployment, moved by the workflow, the second closing the first
+    periods = api.get(f"/v1/models/{model}/aliases/production/history").json()["items"]
+    assert [(p["version"], p["deployment_id"], p["endpoint"]) for p in periods] == [
+        ("1.1.0", second["id"], endpoint), ("1.0.0", first["id"], endpoint)]
+    assert periods[1]["end"] == periods[0]["start"] and periods[0]["end"] is None
+    assert {p["moved_by"] for p in periods} == {"system:deploy"}
 
 
 def test_a_failing_new_variant_rolls_back_and_production_keeps_serving(platform, api, publish, events, flushes,
@@ -99,6 +105,8 @@ def test_a_failing_new_variant_rolls_back_and_production_keeps_serving(platform,
     assert alias["version"] == "1.0.0"
     assert [invoke(api, model, [[1, 2, 3]]).json() for _ in range(4)] == [{"predictions": [7.0]}] * 4
     assert flushes() == before  # the alias did not move
+    periods = api.get(f"/v1/models/{model}/aliases/production/history").json()["items"]
+    assert [(p["version"], p["end"]) for p in periods] == [("1.0.0", None)]
     [announced] = [e["detail"] for e in events()
                    if e["detail-type"] == "Deployment Failed" and e["detail"]["model"] == model]
     assert (announced["version"], announced["serving_version"], announced["error"]) == (
