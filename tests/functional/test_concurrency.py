@@ -100,7 +100,7 @@ def test_fifty_concurrent_alias_moves_leave_a_history_without_overlaps(server_de
 
     deps = server_deps
     ctx = ctx_for("publisher")
-    registry.create_model(deps, ctx, NewModel(name="moves", owner="o", framework="onnx",
+    registry.create_model(deps, ctx_for("admin"), NewModel(name="moves", owner="o", framework="onnx",
                                               policy=ModelPolicy(require_approval=False)))
     versions = [f"1.{i}.0" for i in range(5)]
     for v in versions:

@@ -11,9 +11,9 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def test_history_and_what_served_at_a_time(gateway, make_key):
+def test_history_and_what_served_at_a_time(gateway, make_key, admin_token):
     alice = make_key("publisher", owner="alice", patterns=["hist*"])
-    gateway.call("POST", "/v1/models", token=alice, json_body={
+    gateway.call("POST", "/v1/models", token=admin_token, json_body={
         "name": "hist", "owner": "alice", "framework": "onnx", "policy": {"require_approval": False}})
     for v in ("1.0.0", "1.1.0"):
         reply = gateway.call("POST", "/v1/models/hist/versions", token=alice,
@@ -71,10 +71,10 @@ def test_history_refuses_bad_input_with_a_named_field(gateway, make_key):
     assert (bad_cursor.status, bad_cursor.error) == (400, "InvalidInput")
 
 
-def test_history_rows_are_in_the_model_partition(gateway, make_key):
+def test_history_rows_are_in_the_model_partition(gateway, make_key, admin_token):
     """The key design: `HIST#<alias>#<UTC start>#<seq>` under `MODEL#<name>`."""
     alice = make_key("publisher", owner="alice", patterns=["*"])
-    gateway.call("POST", "/v1/models", token=alice, json_body={
+    gateway.call("POST", "/v1/models", token=admin_token, json_body={
         "name": "h3", "owner": "a", "framework": "onnx", "policy": {"require_approval": False}})
     gateway.call("POST", "/v1/models/h3/versions", token=alice, json_body={"version": "1.0.0", "sha256": SHA, "size": 1})
     gateway.call("PUT", "/v1/models/h3/aliases/staging", token=alice, json_body={"version": "1.0.0"})

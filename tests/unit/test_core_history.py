@@ -13,10 +13,11 @@ from tests.unit.test_core_governance import publish
 
 
 @pytest.fixture
-def lax(deps, publisher):
+def lax(deps, admin, publisher):
     from functions.core.registry import create_model
 
-    create_model(deps, publisher, NewModel(name="lax", owner="alice", framework="onnx",
+    # only an admin may create a model whose policy is loosened (policy_rules)
+    create_model(deps, admin, NewModel(name="lax", owner="alice", framework="onnx",
                                            policy=ModelPolicy(require_approval=False)))
     for v in ("1.0.0", "1.1.0", "1.2.0"):
         publish(deps, publisher, v, name="lax")
