@@ -142,6 +142,12 @@ def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
         role, "IAM5", "SageMaker names its log groups /aws/sagemaker/<kind>/<resource name>.",
         arn("logs", "log-group:/aws/sagemaker/*"),
     )
+    acknowledge(
+        role, "IAM5",
+        "Deployment guardrails read each endpoint's auto-rollback alarms, named after the endpoint "
+        "under the stage's endpoint prefix.",
+        arn("cloudwatch", f"alarm:{endpoints}"),
+    )
 
     # --- API --------------------------------------------------------------------------------
     acknowledge(api.inference_role, "IAM5", dynamic, arn("sagemaker", f"endpoint/{endpoints}"))

@@ -41,11 +41,6 @@ class AlarmThresholds(BaseModel):
     api_4xx_count: int = Field(default=200, ge=1)
     #: API Gateway p99 Latency in milliseconds.
     api_latency_p99_ms: int = Field(default=3000, ge=1)
-    #: SageMaker Invocation5XXErrors summed over the stage's endpoints per 5 minutes.
-    endpoint_5xx_count: int = Field(default=5, ge=1)
-    #: highest SageMaker ModelLatency (milliseconds) on any of the stage's endpoints (the
-    #: alarm spans endpoints with a Metrics Insights query, which has no percentiles).
-    endpoint_latency_ms: int = Field(default=2000, ge=1)
     #: Failed, timed-out or aborted workflow executions per 5 minutes.
     workflow_failures: int = Field(default=1, ge=1)
     #: Messages waiting in the dataset-notification dead-letter queue.

@@ -116,6 +116,10 @@ class EndpointSettings(BaseModel):
     data_capture_percent: int = Field(default=100, ge=0, le=100)
     #: the auto-rollback latency alarm fires above this p99 model latency.
     latency_alarm_ms: int = Field(default=1000, ge=1)
+    #: the auto-rollback error alarm fires above this share of 5xx answers in a minute...
+    error_alarm_rate: float = Field(default=0.05, gt=0, lt=1)
+    #: ...with at least this many invocations in it (both alarms): one failure is no rate.
+    alarm_min_invocations: int = Field(default=20, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _bounds(self) -> EndpointSettings:

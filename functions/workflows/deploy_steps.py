@@ -100,7 +100,7 @@ def prepare_rollout(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     _mark(env, state, "prepare_rollout")
     plan = state["plan"]
     settings = EndpointSettings.model_validate(state["settings"])
-    alarms = env.alarms.ensure(plan["endpoint"], VARIANT, latency_ms=settings.latency_alarm_ms)
+    alarms = env.alarms.ensure(plan["endpoint"], VARIANT, settings)
     removed = None
     if plan["update"] and plan.get("previous_instance_type") not in (None, settings.instance_type):
         current = env.scaling.describe(plan["endpoint"], VARIANT)

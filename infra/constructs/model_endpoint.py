@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import CfnResource
 from aws_cdk import aws_applicationautoscaling as appscaling
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from functions.core.endpoints import CAPTURED_AS_TEXT, EndpointSettings
+from functions.core.rollback import rollback_alarms
 
 VARIANT_NAME = "AllTraffic"
 
@@ -56,7 +56,6 @@ class ModelEndpoint(Construct):
         capture_s3_uri: str,
         kms_key: kms.IKey,
         environment: Mapping[str, str] | None = None,
-        error_alarm_threshold: int = 1,
     ) -> None:
         super().__init__(scope, id)
         self.endpoint_name = endpoint_name
@@ -102,45 +101,16 @@ class ModelEndpoint(Construct):
             ),
         )
 
-        dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT_NAME}
-        self.error_alarm = cloudwatch.Alarm(
-            self,
-            "Invocation5xxAlarm",
-            alarm_description=f"{endpoint_name}: model errors (rolls back a blue/green update)",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="Invocation5XXErrors",
-                dimensions_map=dimensions,
-                statistic="Sum",
-                period=Duration.minutes(1),
-            ),
-            threshold=error_alarm_threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.latency_alarm = cloudwatch.Alarm(
-            self,
-            "ModelLatencyAlarm",
-            alarm_description=f"{endpoint_name}: p99 model latency (rolls back a blue/green update)",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="ModelLatency",
-                dimensions_map=dimensions,
-                statistic="p99",
-                period=Duration.minutes(1),
-            ),
-            # ModelLatency is reported in microseconds
-            threshold=settings.latency_alarm_ms * 1000,
-            evaluation_periods=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        # the same definitions the deploy workflow puts (functions.core.rollback): an error
+        # *rate* over a minimum sample, never a count of one; 4xx never count
+        errors, latency = rollback_alarms(endpoint_name, VARIANT_NAME, settings)
+        self.error_alarm = CfnResource(self, "ErrorRateAlarm", type="AWS::CloudWatch::Alarm", properties=errors)
+        self.latency_alarm = CfnResource(self, "ModelLatencyAlarm", type="AWS::CloudWatch::Alarm", properties=latency)
 
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
-            # A fixed name: the rollback alarms above watch it, and the endpoint lists them.
+            # A fixed name: the rollback alarms above watch it and are named after it.
             endpoint_name=endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
         )
@@ -148,7 +118,7 @@ class ModelEndpoint(Construct):
         self.endpoint.node.add_dependency(execution_role)
         self.endpoint.add_property_override(
             "DeploymentConfig",
-            settings.deployment_config([self.error_alarm.alarm_name, self.latency_alarm.alarm_name]),
+            settings.deployment_config([errors["AlarmName"], latency["AlarmName"]]),
         )
 
         # Application Auto Scaling uses its service-linked role for SageMaker (no RoleARN).

@@ -45,7 +45,7 @@ class ObservabilityStack(Stack):
         api_5xx = rest_api.metric_server_error(period=_PERIOD, statistic="Sum")
         api_4xx = rest_api.metric_client_error(period=_PERIOD, statistic="Sum")
         api_latency = rest_api.metric_latency(period=_PERIOD, statistic="p99")
-        endpoints = _EndpointMetrics(settings.endpoint_prefix)
+        endpoints = _EndpointMetrics()
         machines = (api.workflows.deploy_state_machine, api.workflows.retrain_state_machine)
         workflow_failures = cw.MathExpression(
             expression="+".join(f"f{i} + t{i} + a{i}" for i in range(len(machines))),
@@ -67,15 +67,6 @@ class ObservabilityStack(Stack):
             "Api5xx": self._alarm("Api5xx", api_5xx, thresholds.api_5xx_count, "API 5XX errors"),
             "Api4xx": self._alarm("Api4xx", api_4xx, thresholds.api_4xx_count, "API 4XX errors"),
             "ApiLatency": self._alarm("ApiLatency", api_latency, thresholds.api_latency_p99_ms, "API p99 latency (ms)"),
-            "Endpoint5xx": self._alarm(
-                "Endpoint5xx", endpoints.query("Invocation5XXErrors", "SUM"), thresholds.endpoint_5xx_count,
-                "model 5XX errors on the stage's endpoints",
-            ),
-            "EndpointLatency": self._alarm(
-                "EndpointLatency", endpoints.query("ModelLatency", "MAX"),
-                # ModelLatency is reported in microseconds
-                thresholds.endpoint_latency_ms * 1000, "model latency (µs) on the stage's endpoints",
-            ),
             "WorkflowFailures": self._alarm(
                 "WorkflowFailures", workflow_failures, thresholds.workflow_failures, "failed workflow executions"
             ),
@@ -122,19 +113,19 @@ class ObservabilityStack(Stack):
 
 
 class _EndpointMetrics:
-    """Metrics over every endpoint of the stage: endpoints come and go with deployments, so
-    the dashboard and the alarms select them by name prefix with Metrics Insights queries."""
+    """Graphs over the region's SageMaker endpoints, one line per endpoint name (the stage's
+    start with its endpoint prefix). Metrics Insights' documented WHERE has only `=`, `!=`
+    and `AND` (cloudwatch-metrics-insights-querylanguage.html), so a name prefix cannot be
+    selected; alarms are therefore per endpoint: the auto-rollback alarms that the deploy
+    workflow and ModelEndpoint create (functions.core.rollback)."""
 
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    def query(self, metric: str, aggregate: str, *, per_endpoint: bool = False) -> cw.MathExpression:
+    def query(self, metric: str, aggregate: str, *, per_endpoint: bool = True) -> cw.MathExpression:
         return cw.MathExpression(
             expression=(
-                f'SELECT {aggregate}({metric}) FROM SCHEMA("AWS/SageMaker", EndpointName, VariantName) '
-                f"WHERE EndpointName LIKE '{self.prefix}%'" + (" GROUP BY EndpointName" if per_endpoint else "")
+                f'SELECT {aggregate}({metric}) FROM SCHEMA("AWS/SageMaker", EndpointName, VariantName)'
+                + (" GROUP BY EndpointName" if per_endpoint else "")
             ),
             using_metrics={},
-            label=f"{metric} ({aggregate.lower()}) over {self.prefix}*",
+            label=f"{metric} ({aggregate.lower()}) per endpoint",
             period=_PERIOD,
         )

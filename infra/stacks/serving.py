@@ -95,6 +95,17 @@ class ServingStack(Stack):
                 ],
             )
         )
+        # deployment guardrails read the auto-rollback alarms with this role
+        # (deployment-guardrails-configuration.html); they are named after the endpoint
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RollbackAlarms",
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[self.format_arn(service="cloudwatch", resource="alarm",
+                                           resource_name=f"{self.settings.endpoint_prefix}*",
+                                           arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+            )
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ContainerMetrics",

@@ -16,6 +16,7 @@ from functions.core.endpoints import (
     TrafficStrategy,
     endpoint_name,
 )
+from functions.core.rollback import rollback_alarms
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.images import ecr_repository_arn, framework_catalog, framework_image_uri
 from infra.settings import FrameworkImage, SettingsError, load_stage_settings
@@ -60,13 +61,15 @@ def test_pinned_endpoint_deploys_blue_green_with_rollback_alarms(templates):
     assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"] == {
         "Type": "CANARY", "WaitIntervalInSeconds": 120, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
     }  # fmt: skip
-    alarm_refs = {a["AlarmName"]["Ref"] for a in config["AutoRollbackConfiguration"]["Alarms"]}
-    alarms = resources(template, "AWS::CloudWatch::Alarm")
-    metrics = {alarms[ref]["Properties"]["MetricName"] for ref in alarm_refs}
-    assert metrics == {"Invocation5XXErrors", "ModelLatency"}
-    latency = next(alarms[r] for r in alarm_refs if alarms[r]["Properties"]["MetricName"] == "ModelLatency")
-    assert latency["Properties"]["Threshold"] == 800 * 1000  # microseconds
-    assert {"Name": "EndpointName", "Value": PINNED} in latency["Properties"]["Dimensions"]
+    names = [a["AlarmName"] for a in config["AutoRollbackConfiguration"]["Alarms"]]
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()}
+    assert names == [f"{PINNED}-error-rate", f"{PINNED}-model-latency"]
+    metrics = {m["MetricStat"]["Metric"]["MetricName"] for n in names for m in alarms[n]["Metrics"] if "MetricStat" in m}
+    assert metrics == {"Invocation5XXErrors", "Invocations", "ModelLatency"}
+    latency = alarms[f"{PINNED}-model-latency"]
+    assert latency["Threshold"] == 800 * 1000  # microseconds
+    stat = next(m for m in latency["Metrics"] if m["Id"] == "latency")["MetricStat"]
+    assert {"Name": "EndpointName", "Value": PINNED} in stat["Metric"]["Dimensions"]
 
 
 def test_pinned_endpoint_captures_data_and_uses_the_gpu_image(templates):
@@ -120,8 +123,11 @@ def test_construct_renders_the_workflow_deployment_config():
     template = Template.from_stack(stack)
     rendered = template.find_resources("AWS::SageMaker::Endpoint")
     config = next(iter(rendered.values()))["Properties"]["DeploymentConfig"]
-    alarm_ids = [stack.resolve(a.alarm_name) for a in (endpoint.error_alarm, endpoint.latency_alarm)]
-    assert config == settings.deployment_config(alarm_ids)
+    assert config == settings.deployment_config(["mp-x-m-a-error-rate", "mp-x-m-a-model-latency"])
+    assert endpoint.error_alarm.cfn_resource_type == "AWS::CloudWatch::Alarm"
+    # the alarms are the deploy workflow's own definitions
+    assert [r["Properties"] for r in template.find_resources("AWS::CloudWatch::Alarm").values()] == \
+        rollback_alarms("mp-x-m-a", "AllTraffic", settings)
     template.has_resource_properties(
         "AWS::SageMaker::Model",
         {"PrimaryContainer": Match.object_like({"Environment": settings.container_environment()})},
@@ -168,3 +174,19 @@ def test_a_framework_image_the_stage_cannot_run_fails_the_synth_with_its_name():
     context = cdk_context(framework_images='[{"framework": "modelport", "version": "1"}]')
     with pytest.raises(SettingsError, match="framework_images.0.framework.*Modelport's own images"):
         load_stage_settings(context.get)
+
+
+def test_the_sagemaker_role_may_describe_the_rollback_alarms(templates, platform):
+    """Deployment guardrails read the auto-rollback alarms with the execution role
+    (deployment-guardrails-configuration.html): cloudwatch:DescribeAlarms on them."""
+    prefix = platform.serving.settings.endpoint_prefix
+    role_policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(templates["serving"], "AWS::IAM::Policy").values()
+        if any("SageMakerExecutionRole" in json.dumps(r) for r in p["Properties"]["Roles"])
+    ]
+    grants = [s for statements in role_policies for s in statements
+              if "cloudwatch:DescribeAlarms" in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert grants, "the SageMaker execution role cannot read its rollback alarms"
+    resource = json.dumps(grants[0]["Resource"])
+    assert f":alarm:{prefix}*" in resource

@@ -7,7 +7,7 @@
 During every baking period the named auto-rollback alarms are read from the embedded
 CloudWatch. Local mode publishes no CloudWatch metrics, so alarms only fire when
 something sets their state; the local SageMaker therefore also rolls back when the green
-fleet's share of failed invocations during a bake exceeds `rollback_error_rate` (after at
+fleet's share of failed invocations (5xx answers, no answer; never 4xx) during a bake exceeds `rollback_error_rate` (after at
 least `rollback_min_invocations` reached green), and when a green instance exits.
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from functions.core.rollback import error_rate_breached
 from modelport.local.sagemaker.clock import Clock
 from modelport.local.sagemaker.fleet import FleetSet
 from modelport.local.settings import LocalSettings
@@ -104,7 +105,7 @@ class Baker:
         invocations, errors = green.counts
         calls, failed = invocations - invocations0, errors - errors0
         threshold = self._settings.rollback_error_rate
-        if calls >= self._settings.rollback_min_invocations and failed / calls > threshold:
+        if error_rate_breached(calls, failed, rate=threshold, minimum=self._settings.rollback_min_invocations):
             return (
                 f"The new fleet failed {failed} of {calls} invocations during baking "
                 f"(more than {threshold:.0%}; local mode's stand-in for CloudWatch alarms)."

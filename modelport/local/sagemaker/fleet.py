@@ -48,6 +48,7 @@ class Instance:
     log_path: Path
     read_timeout_s: float
     invocations: int = 0
+    #: server-side failures only (5xx answers, no answer, timeouts); never 4xx answers.
     errors: int = 0
     pool: urllib3.HTTPConnectionPool = field(init=False)
 

@@ -101,7 +101,10 @@ def invoke(
         except _NotSent:
             continue
     if not 200 <= response.status < 300:
-        instance.errors += 1
+        # what SageMaker's Invocation5XXErrors counts: a client error (4xx) is the caller's
+        # fault and never judges a fleet (Invocation4XXErrors), so no caller can force a rollback
+        if response.status >= 500:
+            instance.errors += 1
         text = response.data.decode("utf-8", "replace")
         side = "client" if response.status < 500 else "server"
         raise SageMakerError(

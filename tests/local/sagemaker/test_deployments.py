@@ -144,6 +144,25 @@ def test_a_failing_new_fleet_is_rolled_back_on_its_error_rate(
     assert "failed 10 of 10 invocations" in described["FailureReason"]
 
 
+def test_client_errors_never_roll_an_update_back(cloud, sm, runtime, endpoints, model, unique, clock):
+    """Bad input is the caller's fault (4xx, SageMaker's Invocation4XXErrors): only server
+    errors (Invocation5XXErrors) judge the new fleet, so no consumer can force a rollback."""
+    name = f"bad-input-{unique}"
+    blue_config = model("v1", offset=100)
+    endpoints(name, blue_config)
+    clock.hold()
+    green = model("v2", offset=200)
+    sm.update_endpoint(EndpointName=name, EndpointConfigName=green, DeploymentConfig=canary(50))
+    baking(sm, name)
+    for _ in range(20):  # half reach green; each is a 400 from the container
+        with pytest.raises(ClientError) as refused:
+            runtime.invoke_endpoint(EndpointName=name, Body=b"{not json", ContentType="application/json")
+        assert refused.value.response["OriginalStatusCode"] == 400
+    clock.release()
+    described = wait_endpoint(sm, name)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", green), described.get("FailureReason")
+
+
 def test_scalable_target_bounds_and_target_tracking_set_the_instance_count(
     cloud, aws, sm, runtime, endpoints, model, unique, clock
 ):

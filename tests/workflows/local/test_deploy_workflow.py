@@ -44,7 +44,8 @@ def test_first_deploy_then_canary_update(platform, api, publish, events, flushes
     assert tracking["TargetValue"] == 50.0
     assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
     alarms = platform.client("cloudwatch").describe_alarms(AlarmNamePrefix=endpoint)["MetricAlarms"]
-    assert sorted(a["MetricName"] for a in alarms) == ["Invocation5XXErrors", "ModelLatency"]
+    assert sorted(m["MetricStat"]["Metric"]["MetricName"] for a in alarms for m in a["Metrics"] if "MetricStat" in m) == [
+        "Invocation5XXErrors", "Invocations", "Invocations", "ModelLatency"]
 
     # the update moves to a GPU instance type: Modelport's GPU image, autoscaling lifted and re-applied
     publish(model, "1.1.0", offset=10.0)

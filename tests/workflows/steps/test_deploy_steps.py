@@ -79,10 +79,16 @@ def test_prepare_rollout_creates_the_alarms_and_the_deployment_config(env, start
     state["plan"] = {"endpoint": state["endpoint"], "update": False}
     rollout = deploy_steps.prepare_rollout(state, env)
     alarms = clients("cloudwatch").describe_alarms(AlarmNamePrefix=state["endpoint"])["MetricAlarms"]
-    assert {a["AlarmName"]: (a["MetricName"], a["Threshold"]) for a in alarms} == {
-        f"{state['endpoint']}-invocation-5xx": ("Invocation5XXErrors", 1.0),
-        f"{state['endpoint']}-model-latency": ("ModelLatency", 250_000.0),
+    assert {a["AlarmName"]: a["Threshold"] for a in alarms} == {
+        f"{state['endpoint']}-error-rate": 0.05, f"{state['endpoint']}-model-latency": 250_000.0,
     }
+    # a rate of 5xx answers over a minimum sample, never a count of one; 4xx never count
+    errors = next(a for a in alarms if a["AlarmName"].endswith("-error-rate"))
+    by_id = {m["Id"]: m for m in errors["Metrics"]}
+    assert by_id["rate"]["Expression"] == "IF(invocations >= 20, errors / invocations, 0)"
+    assert by_id["errors"]["MetricStat"]["Metric"]["MetricName"] == "Invocation5XXErrors"
+    assert by_id["invocations"]["MetricStat"]["Metric"]["MetricName"] == "Invocations"
+    assert errors["ComparisonOperator"] == "GreaterThanThreshold"
     config = rollout["deployment_config"]
     assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "LINEAR"
     assert [a["AlarmName"] for a in config["AutoRollbackConfiguration"]["Alarms"]] == rollout["alarms"]
