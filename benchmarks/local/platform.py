@@ -106,7 +106,7 @@ def deploy_sum_model(up: LocalUp, work: Path) -> str:
         "def predict(batch):\n    return np.asarray(batch, dtype=float).sum(axis=1)\n"
     )
     with Client(up.info["api_url"], up.info["admin_key"]) as admin:
-        admin.models.create({"name": "bench", "owner": "bench", "framework": "python"})
+        admin.models.create({"name": "bench", "owner": "bench", "framework": "python", "policy": {"allow_code": True}})
         admin.push("bench", model, version="1.0.0", card=CARD)
         admin.versions.submit("bench", "1.0.0")
         approver = admin.keys.create({"owner": "bench-approver", "roles": ["approver"]}).token

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.core import access, exclusive
+from functions.core import access, exclusive, policy_rules
 from functions.core.endpoints import EndpointSettings, claim_writes, endpoint_name
 from functions.core.errors import (
     ApprovalRequired,
@@ -120,10 +120,12 @@ def new_deployment_id(now: datetime, random_hex: str) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{random_hex[:6]}"
 
 
-def check_deployable(model: Model, version: ModelVersion, alias: str) -> None:
-    """The governance rules of `set_alias`, checked before anything is created."""
+def check_deployable(model: Model, version: ModelVersion, alias: str, image: ImageRef | None = None) -> None:
+    """The governance rules of `set_alias`, and approval before code (`policy_rules`),
+    checked before anything is created."""
     if version.status in (VersionStatus.rejected, VersionStatus.archived):
         raise VersionNotServable(f"{model.name} {version.version} is {version.status.value}")
+    policy_rules.require_code_allowed(model, version, image)
     if alias == PRODUCTION and model.policy.require_approval and version.status != VersionStatus.approved:
         raise ApprovalRequired(
             f"{model.name} {version.version} is {version.status.value}; production needs an approved version"
@@ -171,7 +173,7 @@ def start_deployment(
         if model is None:
             raise ModelNotFound(f"model {name!r} does not exist")
         version = find_version(deps, name, spec, consistent=True)
-        check_deployable(model, version, new.alias)
+        check_deployable(model, version, new.alias, new.image)
         previous = deps.store.get(Alias.key_for(name, new.alias), Alias, consistent=True)
         endpoint = endpoint_name(rules.stage, name, new.alias)
         # the name is this alias's, claimed in this transaction (or already), never another's

@@ -17,15 +17,32 @@ Tightening (the reverse of each change below) is never restricted here.
 Use `check_change(actor, before, after, creating=...)` in the use case that writes the
 change: it raises `PolicyLooseningForbidden` (a `Forbidden`) when the actor may not make
 it, and returns the loosenings for the audit event.
+
+What the loosened flags allow is guarded here too (`require_code_allowed`): a version that
+runs code of its own (a `python` predictor, a custom or AWS framework image, or a pickle
+where the policy allows one) needs `allow_code` (`allow_pickle` for pickle) *and* an
+approval before it runs anywhere, whatever the alias.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from functions.core.errors import PolicyLooseningForbidden
-from functions.core.models import ModelPolicy, Principal, RetrainAction, Role, TrainingSpec
+from functions.core.errors import ApprovalRequired, CodeNotAllowed, PolicyLooseningForbidden
+from functions.core.models import (
+    Model,
+    ModelPolicy,
+    ModelVersion,
+    Principal,
+    RetrainAction,
+    Role,
+    TrainingSpec,
+    VersionStatus,
+)
+
+if TYPE_CHECKING:
+    from functions.core.stages import ImageRef
 
 #: roles that may loosen an existing model's policy.
 LOOSEN_ROLES = frozenset({Role.approver, Role.admin})
@@ -125,3 +142,59 @@ def check_change(
 def audit_details(found: tuple[Loosening, ...]) -> list[dict[str, Any]]:
     """What the audit event records about the loosenings of a change."""
     return [f.as_dict() for f in found]
+
+
+# --- what the flags allow: code runs only where allowed, and only once approved ----------------
+
+#: reasons a version runs code of its own, and the policy flag that must allow each.
+_NEEDS = {
+    "python predictor": "policy.allow_code",
+    "custom image": "policy.allow_code",
+    "framework image": "policy.allow_code",
+    "pickle": "policy.allow_pickle",
+}
+
+
+def runs_code(model: Model, version: ModelVersion, image: ImageRef | None) -> tuple[str, ...]:
+    """Why serving `version` (with `image`, None = Modelport's) runs code of the model's own.
+
+    A `python` predictor is code; so is any image but Modelport's (an AWS framework image
+    runs the artifact's inference script). Where the policy allows pickle, any version may
+    be one, and unpickling runs code. Empty for the safe formats on Modelport's image.
+    """
+    reasons = []
+    if version.framework == "python":
+        reasons.append("python predictor")
+    if image is not None:
+        reasons.append("custom image" if image.uri else "framework image")
+    if model.policy.allow_pickle:
+        reasons.append("pickle")
+    return tuple(reasons)
+
+
+def require_code_allowed(model: Model, version: ModelVersion, image: ImageRef | None) -> None:
+    """Raise CodeNotAllowed when the policy does not allow the code `version` would run, and
+    ApprovalRequired when it would run code and is not approved (on any alias)."""
+    reasons = runs_code(model, version, image)
+    label = f"{model.name} {version.version}"
+    for reason in reasons:
+        flag = _NEEDS[reason]
+        if flag == "policy.allow_code" and not model.policy.allow_code:
+            raise CodeNotAllowed(
+                f"{label} runs its own code ({reason}) and the model's policy does not allow code "
+                f"({flag}; an approver or admin sets it)"
+            )
+    if reasons and version.status is not VersionStatus.approved:
+        raise ApprovalRequired(
+            f"{label} runs its own code ({', '.join(reasons)}); it must be approved before it runs anywhere "
+            f"(it is {version.status.value})"
+        )
+
+
+def require_training_code_allowed(model: Model) -> None:
+    """A training image of the model's own runs code on every retrain: it needs `allow_code`."""
+    if model.training.image is not None and not model.policy.allow_code:
+        raise CodeNotAllowed(
+            f"{model.name}'s training image {model.training.image} runs its own code and the model's "
+            "policy does not allow code (policy.allow_code; an approver or admin sets it)"
+        )

@@ -76,7 +76,7 @@ def validate(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     deployment = require_deployment(deps, name, state["deployment_id"], consistent=True)
     model = require_model(deps, name, consistent=True)
     version = find_version(deps, name, VersionSpec.parse(deployment.version), consistent=True)
-    check_deployable(model, version, deployment.alias)
+    check_deployable(model, version, deployment.alias, deployment.image)
     require_owner(deps, deployment.endpoint, name, deployment.alias)  # never another alias's endpoint
     governance.verify_artifact(deps, version)
     image = env.settings.rules().check(deployment.settings, deployment.image)

@@ -21,7 +21,7 @@ from functions.adapters.s3 import S3Objects
 from functions.adapters.sagemaker import SageMakerTraining
 from functions.adapters.stepfunctions import StateMachine
 from functions.adapters.wiring import build_deps, client
-from functions.core import deployments, governance, retraining
+from functions.core import deployments, governance, policy_rules, retraining
 from functions.core.endpoints import EndpointSettings, is_gpu_instance
 from functions.core.errors import (
     ArtifactNotVerified,
@@ -84,6 +84,7 @@ def train(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     """The training job request from the model's training spec (`$.job`)."""
     settings, name = env.settings, state["model"]
     model = require_model(env.deps, name, consistent=True)
+    policy_rules.require_training_code_allowed(model)  # an image of the model's own is its code
     spec = model.training
     image = spec.image or (settings.gpu_image_uri if is_gpu_instance(spec.instance_type) else settings.cpu_image_uri)
     if not image:

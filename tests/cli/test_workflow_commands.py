@@ -11,7 +11,7 @@ from tests.cli.test_commands import CARD, model_dir, ok, one_error_line
 
 def test_deploy_waits_showing_steps_then_invoke(cli, token, tmp_path, unique) -> None:
     name = f"d-{unique}"
-    ok(cli("models", "create", name, "--framework", "python", "--owner", "team"))
+    ok(cli("models", "create", name, "--framework", "python", "--owner", "team", "--allow-code"))
     ok(cli("push", str(model_dir(tmp_path, 10.0)), "-m", name, "--version", "1.0.0", *CARD))
     ok(cli("submit", name, "1.0.0"))
     ok(cli("approve", name, "1.0.0", key=token(["approver"])))

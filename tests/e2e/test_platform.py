@@ -23,7 +23,7 @@ def team(local: LocalUp):
 def serving(local: LocalUp, team, tmp_path_factory) -> str:
     """Model `served` with 1.0.0 (row sum) in production."""
     admin, approver = team
-    admin.models.create({"name": "served", "owner": "e2e", "framework": "python"})
+    admin.models.create({"name": "served", "owner": "e2e", "framework": "python", "policy": {"allow_code": True}})
     publish_approved(admin, approver, "served", "1.0.0", python_model(tmp_path_factory.mktemp("v1")))
     started = admin.deployments.start("served", "1.0.0", to="production")
     assert admin.deployments.wait("served", started.id, timeout_s=120).status.value == "succeeded"

@@ -24,7 +24,8 @@ def deployed(platform: Platform, admin: Client, tmp_path_factory: pytest.TempPat
         "import numpy as np\n\ndef load(model_dir):\n    pass\n\n"
         "def predict(batch):\n    return np.asarray(batch, dtype=float).sum(axis=1) + 1.0\n"
     )
-    admin.models.create({"name": name, "owner": "tests", "framework": "python"})
+    # a python predictor is code: the policy must allow it (an admin creates it so)
+    admin.models.create({"name": name, "owner": "tests", "framework": "python", "policy": {"allow_code": True}})
     admin.push(name, root, version="1.0.0", card=CARD)
     admin.versions.submit(name, "1.0.0")
     approver = admin.keys.create({"owner": "gw-approver", "roles": ["approver"]})

@@ -27,7 +27,15 @@ import functions.workflows.retrain_steps
 import functions.workflows.trigger  # noqa: F401
 from functions.adapters.s3 import hex_to_b64
 from functions.core import governance, registry
-from functions.core.models import Model, ModelCard, NewModel, NewVersion, Principal, Role
+from functions.core.models import (
+    Model,
+    ModelCard,
+    ModelPolicy,
+    NewModel,
+    NewVersion,
+    Principal,
+    Role,
+)
 from functions.core.ports import Context
 from functions.workflows import wiring as workflow_wiring
 from modelport.local.platform import Platform
@@ -35,6 +43,8 @@ from modelport.local.platform.testing import running_platform
 from modelport.local.testing import python_model, wait_for
 
 CARD = ModelCard(intended_use="tests", limitations="none", evaluation="n/a", training_data="synthetic")
+ADMIN = Context(actor=Principal(id="admin00000000000", owner="root", roles=frozenset({Role.admin})),
+                request_id="tests")
 PUBLISHER = Context(actor=Principal(id="pub0000000000000", owner="alice", roles=frozenset({Role.publisher})),
                     request_id="test")
 APPROVER = Context(actor=Principal(id="appr000000000000", owner="bob", roles=frozenset({Role.approver})),
@@ -107,8 +117,10 @@ def publish(platform: Platform, deps, tmp_path: Path) -> Callable[..., Any]:
     def make(model: str, version: str, *, offset: float = 0.0, approve: bool = True, upload: bool = True,
              failing: bool = False, metrics: dict[str, float] | None = None, **model_fields: Any):
         if deps.store.get(Model.key_for(model), Model) is None:
-            registry.create_model(deps, PUBLISHER, NewModel(name=model, owner="alice", framework="python",
-                                                            **model_fields))
+            # a python predictor is code: an admin creates the model with a policy allowing it
+            policy = model_fields.pop("policy", ModelPolicy()).model_copy(update={"allow_code": True})
+            registry.create_model(deps, ADMIN, NewModel(name=model, owner="alice", framework="python",
+                                                        policy=policy, **model_fields))
         where = tmp_path / f"{model}-{version}"
         archive = failing_model(where) if failing else python_model(where, offset=offset)
         body = archive.read_bytes()

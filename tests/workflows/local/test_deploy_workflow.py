@@ -128,7 +128,10 @@ def test_refusals_before_and_inside_the_workflow(platform, api, publish, unique)
     assert (unapproved.status_code, unapproved.json()["error"]["code"]) == (409, "ApprovalRequired")
     assert api.get(f"/v1/models/{model}/deployments").json()["items"] == []
 
-    publish(model, "1.1.0", approve=False, upload=False)  # published, artifact never uploaded
+    # approved (so its artifact was verified on submit), then the object is deleted
+    published = publish(model, "1.1.0")
+    bucket, key = published.artifact.uri.split("/", 3)[2:]
+    platform.client("s3").delete_object(Bucket=bucket, Key=key)
     failed = deploy(api, model, "1.1.0", alias="staging")
     assert (failed["status"], failed["step"], failed["error"]) == ("failed", "validate", "ArtifactNotVerified")
     assert "no artifact uploaded" in failed["cause"]

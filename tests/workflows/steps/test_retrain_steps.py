@@ -18,6 +18,7 @@ from functions.adapters.wiring import build_deps
 from functions.core import governance, registry, retraining
 from functions.core.errors import (
     ArtifactNotVerified,
+    CodeNotAllowed,
     ImageNotAvailable,
     MetricsMissing,
     TrainingFailed,
@@ -59,13 +60,14 @@ def env(tables, stubbed) -> RetrainEnv:
                       deploy=StateMachine(sfn, machine))
 
 
-def model(env, *, card: ModelCard = CARD, **policy) -> dict:
+def model(env, *, card: ModelCard = CARD, image: str | None = None, **policy) -> dict:
     """churn with production 1.0.0 (accuracy 0.8), and an open retrain; returns the workflow state."""
     deps = env.deps
     # a loosened policy (require_approval off, maybe deploy_staging): an admin creates the model
     registry.create_model(deps, ADMIN, NewModel(
         name="churn", owner="alice", framework="sklearn", policy=ModelPolicy(require_approval=False, **policy),
-        training=TrainingSpec(instance_type="ml.g5.xlarge", hyperparameters={"epochs": "3", "target": "y"})))
+        training=TrainingSpec(instance_type="ml.g5.xlarge", hyperparameters={"epochs": "3", "target": "y"},
+                              image=image)))
     registry.publish_version(deps, ALICE, "churn", NewVersion(version="1.0.0", sha256="ab" * 32, size=1, card=card,
                                                               metrics={"accuracy": 0.8}))
     governance.set_alias(deps, BOB, "churn", "production", "1.0.0")
@@ -104,6 +106,18 @@ def test_the_training_request_follows_the_spec(env):
     gpu_less = dataclasses.replace(env, settings=env.settings.model_copy(update={"gpu_image_uri": None}))
     with pytest.raises(ImageNotAvailable, match="no GPU image"):
         retrain_steps.train(state, gpu_less)
+
+
+@pytest.mark.parametrize("allow_code", [False, True])
+def test_a_training_image_of_the_models_own_needs_allow_code(env, allow_code):
+    """Issue 10: a custom training image runs the model's code on every retrain."""
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/trainer:1"
+    state = model(env, image=image, allow_code=allow_code)
+    if allow_code:
+        assert retrain_steps.train(state, env)["image"] == image
+    else:
+        with pytest.raises(CodeNotAllowed, match=r"training image .* \(policy.allow_code"):
+            retrain_steps.train(state, env)
 
 
 def describe(status: str, **extra) -> dict:
