@@ -9,6 +9,7 @@ container. It renders the SageMaker request fragments itself so that the workflo
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 GPU_FAMILIES = ("ml.g4dn", "ml.g5", "ml.g6", "ml.g6e", "ml.p3", "ml.p4d", "ml.p4de", "ml.p5")
 
 _ENDPOINT_NAME_MAX = 63
+#: SageMaker's limits on a blue/green update (API_TrafficRoutingConfig.html,
+#: API_BlueGreenUpdatePolicy.html): CanarySize ≤ 50 % of the fleet, LinearStepSize 10–50 %,
+#: and the whole update within MaximumExecutionTimeoutInSeconds (600–28,800 s).
+CANARY_MAX_PERCENT = 50
+LINEAR_PERCENT = (10, 50)
+UPDATE_TIMEOUT_RANGE_S = (600, 28_800)
+#: time allowed for the new fleet's instances to come up, on top of the strategy's baking.
+PROVISIONING_ALLOWANCE_S = 3600
 _STRATEGY_RE = re.compile(
     r"^(?P<type>all_at_once|canary|linear)"
     r"(?::(?P<pct>\d{1,3})%?)?(?::(?P<wait>\d+)(?P<unit>[sm]?))?$"
@@ -55,7 +64,39 @@ class TrafficStrategy(BaseModel):
             raise ValueError("all_at_once takes no percent")
         if self.type != "all_at_once" and self.percent is None:
             raise ValueError(f"{self.type} needs a percent, e.g. {self.type}:10%:60s")
+        if self.type == "canary" and self.percent > CANARY_MAX_PERCENT:
+            raise ValueError(f"a canary is at most 50% of the fleet (SageMaker's CanarySize), not {self.percent}%")
+        low, high = LINEAR_PERCENT
+        if self.type == "linear" and not low <= self.percent <= high:
+            raise ValueError(f"a linear step is 10-50% of the fleet (SageMaker's LinearStepSize), not {self.percent}%")
+        limit = UPDATE_TIMEOUT_RANGE_S[1] - PROVISIONING_ALLOWANCE_S
+        if self.bake_seconds > limit:
+            raise ValueError(
+                f"this strategy bakes for {self.bake_seconds} s; a blue/green update may take at most 28800 s "
+                f"(SageMaker's MaximumExecutionTimeoutInSeconds), {PROVISIONING_ALLOWANCE_S} s of it to start the "
+                f"new fleet: bake at most {limit} s in all (fewer steps or a shorter wait)"
+            )
         return self
+
+    @property
+    def shifts(self) -> int:
+        """Traffic shifts, each followed by a bake of `wait_seconds`."""
+        if self.type == "canary":
+            return 2
+        if self.type == "linear":
+            return math.ceil(100 / (self.percent or 100))
+        return 1
+
+    @property
+    def bake_seconds(self) -> int:
+        """Upper bound of the time SageMaker spends shifting traffic and baking."""
+        return self.shifts * self.wait_seconds
+
+    @property
+    def update_timeout_seconds(self) -> int:
+        """`MaximumExecutionTimeoutInSeconds`: the bake and the new fleet's start, within SageMaker's range."""
+        low, high = UPDATE_TIMEOUT_RANGE_S
+        return min(high, max(low, self.bake_seconds + PROVISIONING_ALLOWANCE_S))
 
     @classmethod
     def parse(cls, text: str) -> TrafficStrategy:
@@ -146,6 +187,7 @@ class EndpointSettings(BaseModel):
             "BlueGreenUpdatePolicy": {
                 "TrafficRoutingConfiguration": self.strategy.traffic_routing(),
                 "TerminationWaitInSeconds": 0,
+                "MaximumExecutionTimeoutInSeconds": self.strategy.update_timeout_seconds,
             }
         }
         if alarm_names:

@@ -10,12 +10,10 @@ import hashlib
 import math
 from typing import Any
 
-from functions.core.endpoints import EndpointSettings
+from functions.core.endpoints import PROVISIONING_ALLOWANCE_S, EndpointSettings
 
 VARIANT = "AllTraffic"
 _NAME_MAX = 63
-#: time allowed for instances to come up, on top of the strategy's baking time.
-PROVISIONING_ALLOWANCE_S = 3600
 
 
 def resource_name(endpoint: str, deployment_id: str) -> str:
@@ -30,14 +28,7 @@ def resource_name(endpoint: str, deployment_id: str) -> str:
 
 def bake_seconds(settings: EndpointSettings) -> int:
     """Upper bound of the time SageMaker spends shifting traffic and baking."""
-    strategy = settings.strategy
-    if strategy.type == "canary":
-        shifts = 2
-    elif strategy.type == "linear":
-        shifts = math.ceil(100 / (strategy.percent or 100))
-    else:
-        shifts = 1
-    return shifts * strategy.wait_seconds
+    return settings.strategy.bake_seconds
 
 
 def max_polls(settings: EndpointSettings, poll_seconds: int) -> int:

@@ -153,6 +153,12 @@ def test_deploy_settings_are_checked_before_sending(cli, strategy) -> None:
     one_error_line(cli("deploy", "churn", "1.0.0", "--strategy", strategy), "InvalidInput")
 
 
+@pytest.mark.parametrize(("strategy", "limit"), [("canary:60%:5s", "at most 50%"), ("linear:5%:5s", "10-50%"),
+                                               ("linear:10%:3600s", "28800 s")])
+def test_deploy_strategies_past_sagemakers_limits_name_the_limit(cli, strategy, limit) -> None:
+    one_error_line(cli("deploy", "churn", "1.0.0", "--strategy", strategy), "InvalidInput", limit)
+
+
 def test_admin_bootstrap_creates_the_first_key_once(cli, platform, unique) -> None:
     """Against the embedded AWS: a stack whose outputs name fresh tables, then the platform's own."""
     import boto3

@@ -91,6 +91,13 @@ def test_an_idempotency_key_starts_one_deployment(gateway, world, workflow_env):
         ({"version": "1.0.0", "settings": {"instance_type": "ml.p5.48xlarge"}}, 400, "InstanceTypeNotAllowed",
          "body.settings.instance_type"),
         ({"version": "1.0.0", "settings": {"strategy": {"type": "canary"}}}, 400, "InvalidInput", None),
+        # SageMaker's TrafficRoutingConfig limits, refused before anything is created
+        ({"version": "1.0.0", "settings": {"strategy": {"type": "canary", "percent": 60}}}, 400, "InvalidInput",
+         "body.settings.strategy"),
+        ({"version": "1.0.0", "settings": {"strategy": {"type": "linear", "percent": 5}}}, 400, "InvalidInput",
+         "body.settings.strategy"),
+        ({"version": "1.0.0", "settings": {"strategy": {"type": "linear", "percent": 10, "wait_seconds": 3600}}},
+         400, "InvalidInput", "body.settings.strategy"),
         ({"version": "1.0.0", "settings": {"min_instances": 3, "max_instances": 2}}, 400, "InvalidInput", None),
         ({"version": "1.0.0", "image": {"framework": "pytorch", "version": "2.1"}}, 400, "ImageNotAvailable", None),
         ({"version": "7.0.0"}, 404, "VersionNotFound", None),
@@ -102,6 +109,8 @@ def test_bad_deployments_are_refused_before_anything_starts(gateway, world, work
     assert (reply.status, reply.error) == (status, code), reply.body
     if field:
         assert [f["path"] for f in reply.body["error"]["fields"]] == [field]
+    if field == "body.settings.strategy":  # the 400 names SageMaker's limit
+        assert any(limit in reply.body["error"]["message"] for limit in ("at most 50%", "10-50%", "28800 s")), reply.body
     assert boto3.client("stepfunctions").list_executions(stateMachineArn=workflow_env)["executions"] == []
     assert gateway.call("GET", "/v1/models/churn/deployments", token=world["publisher"]).body["items"] == []
 

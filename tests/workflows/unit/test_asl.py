@@ -114,7 +114,7 @@ def test_the_state_machines_outlast_the_longest_polling_budget():
     from functions.workflows.deploy_plan import max_polls
     from functions.workflows.settings import RetrainStepsSettings
 
-    slowest = EndpointSettings(strategy=TrafficStrategy(type="linear", percent=1, wait_seconds=3600))
+    slowest = EndpointSettings(strategy=TrafficStrategy(type="linear", percent=10, wait_seconds=2520))  # 25,200 s: the most allowed
     assert definition("deploy")["TimeoutSeconds"] > max_polls(slowest, 30) * (30 + 5)  # wait + a poll step
     longest_training = RetrainStepsSettings.model_fields["training_max_runtime_seconds"].metadata
     limit = next(m.le for m in longest_training if hasattr(m, "le"))

@@ -55,3 +55,18 @@ def test_an_existing_endpoint_is_updated_and_its_config_remembered():
     assert plan["update"] is True
     assert (plan["previous_config"], plan["previous_instance_type"], plan["max_polls"]) == (
         "mp-test-churn-production-old", "ml.m5.large", 3)
+
+
+def test_the_update_timeout_follows_the_strategy():
+    """MaximumExecutionTimeoutInSeconds bounds the whole blue/green update (600-28,800 s):
+    the strategy's bakes plus the new fleet's start, never SageMaker's default."""
+    from functions.core.endpoints import EndpointSettings, TrafficStrategy
+
+    cases = {"canary:10%:600s": 2 * 600 + 3600, "linear:25%:60s": 4 * 60 + 3600, "all_at_once": 300 + 3600,
+             "linear:10%:2520s": 28_800}
+    for text, timeout in cases.items():
+        settings = EndpointSettings(strategy=TrafficStrategy.parse(text))
+        policy = settings.deployment_config([])["BlueGreenUpdatePolicy"]
+        assert policy["MaximumExecutionTimeoutInSeconds"] == timeout, text
+    quick = EndpointSettings(strategy=TrafficStrategy(type="all_at_once", wait_seconds=0))
+    assert quick.deployment_config([])["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"] == 3600
