@@ -126,3 +126,33 @@ def test_endpoints_capture_json_and_csv_as_text_like_the_cdk_construct():
 
     capture = definition("deploy")["States"]["CreateEndpointConfig"]["Parameters"]["DataCaptureConfig"]
     assert capture["CaptureContentTypeHeader"] == CAPTURED_AS_TEXT
+
+
+def _retried(state: dict, error: str) -> dict | None:
+    """The retrier Step Functions picks for `error` (ASL: first match; States.ALL matches
+    anything, States.TaskFailed anything but States.Timeout)."""
+    for retrier in state.get("Retry", []):
+        names = retrier["ErrorEquals"]
+        if error in names or "States.ALL" in names or ("States.TaskFailed" in names and error != "States.Timeout"):
+            return retrier
+    return None
+
+
+@pytest.mark.parametrize("name", ["deploy", "retrain"])
+def test_sagemaker_throttling_is_retried_as_aws_reports_it(name):
+    """The optimized SageMaker integrations report every AWS error as
+    `SageMaker.AmazonSageMakerException`, the AWS error code only in the Cause
+    (connect-sagemaker.html, concepts-error-handling.html): a retrier on
+    `SageMaker.ThrottlingException` never fires."""
+    throttled = ("SageMaker.AmazonSageMakerException",
+                 "Rate exceeded (Service: AmazonSageMaker; Status Code: 400; Error Code: ThrottlingException; "
+                 "Request ID: 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b; Proxy: null)")
+    tasks = {s: st for s, st in definition(name)["States"].items()
+             if st.get("Type") == "Task" and st["Resource"].startswith("arn:aws:states:::sagemaker:")}
+    assert tasks
+    for state_name, state in tasks.items():
+        retrier = _retried(state, throttled[0])
+        assert retrier is not None, f"{name}: {state_name} does not retry {throttled[0]} ({throttled[1]})"
+        assert retrier["BackoffRate"] > 1 and retrier["MaxAttempts"] >= 3 and retrier.get("JitterStrategy") == "FULL"
+        for never in ("SageMaker.ThrottlingException", "ThrottlingException"):
+            assert never not in retrier["ErrorEquals"], f"{state_name}: {never} is never raised here"
