@@ -130,7 +130,12 @@ class Control:
             raise validation("RollingUpdatePolicy is not supported locally; use BlueGreenUpdatePolicy.")
         if not self._endpoints.begin(name, "Updating"):
             raise validation(f'Cannot update in-progress endpoint "{record["EndpointArn"]}".')
-        self._endpoints.update(name, p["EndpointConfigName"], deployment)
+        # RetainAllVariantProperties keeps the current instance count (DesiredInstanceCount)
+        # unless it is excluded (API_UpdateEndpoint.html); weights and capture come from the
+        # new config here (one variant; DataCaptureConfig is always taken from the config)
+        excluded = {e.get("VariantPropertyType") for e in p.get("ExcludeRetainedVariantProperties") or []}
+        retain = bool(p.get("RetainAllVariantProperties")) and "DesiredInstanceCount" not in excluded
+        self._endpoints.update(name, p["EndpointConfigName"], deployment, retain_counts=retain)
         return {"EndpointArn": record["EndpointArn"]}
 
     def describe_endpoint(self, p: dict) -> dict:

@@ -48,10 +48,13 @@ class Endpoints:
             self._runtimes[name] = runtime
         self._spawn(runtime, lambda: self._create(runtime, restoring=False))
 
-    def update(self, name: str, config_name: str, deployment_config: dict | None) -> None:
+    def update(self, name: str, config_name: str, deployment_config: dict | None, *, retain_counts: bool = False) -> None:
         runtime = self.runtime(name)
         assert runtime is not None
-        self._spawn(runtime, lambda: self._update(runtime, config_name, deployment_config))
+        counts = None
+        if retain_counts and runtime.blue is not None:
+            counts = {variant: len(fleet.instances) for variant, fleet in runtime.blue.fleets.items()}
+        self._spawn(runtime, lambda: self._update(runtime, config_name, deployment_config, counts))
 
     def scale(self, name: str, variant: str, desired: int) -> bool:
         """Change a variant's instance count (autoscaling); False when the endpoint is busy."""
@@ -181,12 +184,15 @@ class Endpoints:
         self._status(runtime.name, "InService", ProductionVariants=self._variants(fleets, config, models),
                      **{_DEPLOYED: {"config": config, "models": models}})
 
-    def _update(self, runtime: EndpointRuntime, config_name: str, deployment_config: dict | None) -> None:
+    def _update(
+        self, runtime: EndpointRuntime, config_name: str, deployment_config: dict | None,
+        counts: dict[str, int] | None = None,
+    ) -> None:
         config, models = self._config(config_name)
         started = self._clock.time()
         self._pending(runtime.name, config, started, "Creating", "Launching the new (green) fleet.")
         try:
-            green = self._provisioner.fleet_set(runtime.name, config, models, runtime.cancel)
+            green = self._provisioner.fleet_set(runtime.name, config, models, runtime.cancel, counts)
         except ProvisionError as exc:
             self._roll_back(runtime, None, deployment_config, f"The new fleet did not start: {exc}")
             return

@@ -163,6 +163,28 @@ def test_client_errors_never_roll_an_update_back(cloud, sm, runtime, endpoints, 
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", green), described.get("FailureReason")
 
 
+@pytest.mark.parametrize("retain", [True, False])
+def test_an_update_keeps_the_fleets_capacity_when_asked_to(cloud, sm, runtime, endpoints, model, unique, retain):
+    """RetainAllVariantProperties keeps the variant's current (autoscaled) instance count
+    across an update; without it the new fleet starts at InitialInstanceCount
+    (API_UpdateEndpoint.html)."""
+    name = f"retain-{unique}-{int(retain)}"
+    endpoints(name, model("v1", count=1))
+    assert cloud.sagemaker.endpoints.scale(name, "AllTraffic", 2)
+    wait_for(lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+             and len(cloud.sagemaker.endpoints.runtime(name).blue.fleets["AllTraffic"].instances) == 2,
+             30, what="the endpoint to scale to 2")
+    green = model("v2", count=1, offset=5)
+    extra = {"RetainAllVariantProperties": True,
+             "ExcludeRetainedVariantProperties": [{"VariantPropertyType": "DataCaptureConfig"}]} if retain else {}
+    sm.update_endpoint(EndpointName=name, EndpointConfigName=green, **extra)
+    described = wait_endpoint(sm, name)
+    assert described["EndpointConfigName"] == green
+    instances = cloud.sagemaker.endpoints.runtime(name).blue.fleets["AllTraffic"].instances
+    assert len(instances) == (2 if retain else 1)
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == (2 if retain else 1)
+
+
 def test_scalable_target_bounds_and_target_tracking_set_the_instance_count(
     cloud, aws, sm, runtime, endpoints, model, unique, clock
 ):

@@ -156,3 +156,12 @@ def test_sagemaker_throttling_is_retried_as_aws_reports_it(name):
         assert retrier["BackoffRate"] > 1 and retrier["MaxAttempts"] >= 3 and retrier.get("JitterStrategy") == "FULL"
         for never in ("SageMaker.ThrottlingException", "ThrottlingException"):
             assert never not in retrier["ErrorEquals"], f"{state_name}: {never} is never raised here"
+
+
+def test_an_update_keeps_the_endpoints_current_capacity():
+    """Without RetainAllVariantProperties an endpoint autoscaled to N instances comes back at
+    InitialInstanceCount and takes all traffic until autoscaling catches up
+    (API_UpdateEndpoint.html). The new config's data capture still applies."""
+    parameters = definition("deploy")["States"]["UpdateEndpoint"]["Parameters"]
+    assert parameters["RetainAllVariantProperties"] is True
+    assert parameters["ExcludeRetainedVariantProperties"] == [{"VariantPropertyType": "DataCaptureConfig"}]
