@@ -144,9 +144,9 @@ def test_sagemaker_throttling_is_retried_as_aws_reports_it(name):
     `SageMaker.AmazonSageMakerException`, the AWS error code only in the Cause
     (connect-sagemaker.html, concepts-error-handling.html): a retrier on
     `SageMaker.ThrottlingException` never fires."""
-    throttled = ("SageMaker.AmazonSageMakerException",
-                 "Rate exceeded (Service: AmazonSageMaker; Status Code: 400; Error Code: ThrottlingException; "
-                 "Request ID: 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b; Proxy: null)")
+    cause = ("Rate exceeded (Service: AmazonSageMaker; Status Code: 400; Error Code: ThrottlingException; "
+             "Request ID: 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b; Proxy: null)")
+    throttled = ("SageMaker.AmazonSageMakerException", cause)
     tasks = {s: st for s, st in definition(name)["States"].items()
              if st.get("Type") == "Task" and st["Resource"].startswith("arn:aws:states:::sagemaker:")}
     assert tasks
