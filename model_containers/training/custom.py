@@ -1,7 +1,9 @@
 """Bring-your-own training code: a ``train.py`` defining ``train(ctx)``.
 
-It is found as the hyperparameter ``entry_point`` (a path inside the ``code`` channel, or
-absolute), else ``train.py`` in the ``code`` channel. ``train(ctx)`` receives the
+It is found as the hyperparameter ``entry_point`` (a path relative to the ``code`` channel,
+which must stay inside it once links are resolved), else ``train.py`` in the ``code``
+channel. Nothing outside the code channel runs: another channel holds data (a dataset
+upload), never code. ``train(ctx)`` receives the
 :class:`~model_containers.training.contract.TrainingContext` and either writes
 ``modelport.json`` itself or returns the manifest fields (``framework``, ``model_file``,
 ``signature``, optional ``metrics`` and ``allow_pickle``), which are then written for it.
@@ -22,15 +24,18 @@ def find_entry_point(ctx: TrainingContext) -> Path | None:
     entry = ctx.hp("entry_point")
     code = ctx.channels.get("code")
     if entry:
-        path = Path(str(entry))
-        if not path.is_absolute():
-            if code is None:
-                raise TrainingError("entry_point is relative but there is no 'code' channel")
-            path = code / path
+        if code is None:
+            raise TrainingError("entry_point names a file of the 'code' channel, but there is no 'code' channel")
+        root = code.resolve()
+        path = (root / str(entry)).resolve()  # an absolute entry_point replaces root here
+        if not path.is_relative_to(root):
+            raise TrainingError("entry_point must name a file inside the 'code' channel (a relative path)")
         if path.suffix != ".py" or not path.is_file():
             raise TrainingError("entry_point must name a .py file")
         return path
     if code is not None and (code / "train.py").is_file():
+        if not (code / "train.py").resolve().is_relative_to(code.resolve()):
+            raise TrainingError("train.py must be a file inside the 'code' channel, not a link out of it")
         return code / "train.py"
     return None
 

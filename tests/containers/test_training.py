@@ -172,6 +172,29 @@ def test_entry_point_lookup(tmp_path):
         find_entry_point(ctx({"entry_point": "jobs/missing.py"}, {"code": code}))
 
 
+def test_entry_point_stays_inside_the_code_channel(tmp_path):
+    """Issue 10: an absolute entry_point ran a train.py uploaded inside a dataset."""
+    from model_containers.errors import TrainingError
+    from model_containers.training.contract import TrainingContext
+    from model_containers.training.custom import find_entry_point
+
+    code, data = tmp_path / "code", tmp_path / "train"
+    code.mkdir()
+    data.mkdir()
+    (data / "evil.py").write_text("def train(ctx): raise SystemExit('ran')\n")
+    (code / "link.py").symlink_to(data / "evil.py")
+
+    def ctx(entry, channels):
+        return TrainingContext(channels=channels, hyperparameters={"entry_point": entry}, model_dir=tmp_path / "m",
+                               output_dir=tmp_path / "o")
+
+    for entry in (str(data / "evil.py"), "../train/evil.py", "link.py", "/etc/passwd.py"):
+        with pytest.raises(TrainingError, match="inside the 'code' channel"):
+            find_entry_point(ctx(entry, {"code": code, "train": data}))
+    with pytest.raises(TrainingError, match="no 'code' channel"):
+        find_entry_point(ctx(str(data / "evil.py"), {"train": data}))
+
+
 def test_hyperparameter_strings_are_decoded():
     from model_containers.training.contract import parse_value
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+#: variables of the platform's environment a child may see: how to find programs and
+#: libraries, locale and time zone, and thread-count knobs of the numeric libraries.
+#: Nothing else: no AWS credentials or endpoint, no `MODELPORT_*` setting of the platform,
+#: no API key. What a child needs beyond these its spec gives it (the container contract).
+_INHERITED = ("PATH", "PYTHONPATH", "LANG", "LANGUAGE", "TZ", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
+_INHERITED_PREFIXES = ("LC_", "OMP_", "MKL_", "OPENBLAS_", "NUMEXPR_")
 
 
 class ProcessHandle(Protocol):
@@ -29,7 +38,9 @@ class ProcessHandle(Protocol):
 
 @dataclass(frozen=True)
 class LaunchSpec:
-    """`python -m <module>` with extra environment, output appended to `log_path`."""
+    """`python -m <module>` with the environment `env` (on top of a minimal base, see
+    `child_environment`), output appended to `log_path`. `cwd` None: a private scratch
+    directory (mode 0700, outside the state directory) that is removed when the process ends."""
 
     module: str
     env: dict[str, str]
@@ -41,21 +52,64 @@ class LaunchSpec:
 Launcher = Callable[[LaunchSpec], ProcessHandle]
 
 
+class ChildProcess(subprocess.Popen):
+    """A launched child; its scratch directory goes once it has ended."""
+
+    scratch: Path | None = None
+
+    def poll(self) -> int | None:
+        code = super().poll()
+        if code is not None:
+            self._remove_scratch()
+        return code
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = super().wait(timeout)
+        self._remove_scratch()
+        return code
+
+    def _remove_scratch(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+
+def child_environment(extra: dict[str, str], home: Path) -> dict[str, str]:
+    """A child's whole environment: the few platform variables of `_INHERITED`, a HOME and
+    TMPDIR of its own, and `extra` (the container contract). Never the platform's secrets."""
+    base = {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith(_INHERITED_PREFIXES)}
+    tmp = home / "tmp"
+    tmp.mkdir(mode=0o700, exist_ok=True)
+    # as the images' ENV does: no .pyc files beside a predictor (they would be unlisted
+    # files in the artifact directory, which the next instance refuses)
+    return {**base, "HOME": str(home), "TMPDIR": str(tmp), **extra,
+            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 def launch(spec: LaunchSpec) -> ProcessHandle:
-    """Default launcher: a child Python process in its own process group."""
+    """Default launcher: a child Python process in its own process group, with a minimal
+    environment and (unless the spec names one) a private working directory."""
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    # The child inherits this environment (virtualenv, PATH) plus the container contract.
-    env = {**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"}
-    with open(spec.log_path, "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", spec.module, *spec.args],
-            env=env,
-            cwd=spec.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C in the terminal is for `local up`, not for them
-        )
+    scratch = Path(tempfile.mkdtemp(prefix="modelport-run-")) if spec.cwd is None else None
+    cwd = spec.cwd or scratch
+    assert cwd is not None
+    try:
+        with open(spec.log_path, "ab") as log:
+            process = ChildProcess(
+                [sys.executable, "-m", spec.module, *spec.args],
+                env=child_environment(spec.env, cwd),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C in the terminal is for `local up`, not for them
+            )
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    process.scratch = scratch
+    return process
 
 
 def stop(process: ProcessHandle, grace_s: float = 5.0) -> int | None:
