@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
+from pydantic import BaseModel
+
 from functions.core import access
+from functions.core.access import Permission
 from functions.core.errors import (
     BootstrapRefused,
     Conflict,
@@ -274,6 +277,21 @@ def _other_keys(deps: Deps, excluded: set[str]):
         if page.cursor is None:
             return
         cursor = page.cursor
+
+
+class Identity(BaseModel):
+    """The calling key (never its secret) and what its roles allow."""
+
+    key: ApiKeyInfo
+    permissions: list[Permission]
+
+
+def whoami(deps: Deps, ctx: Context) -> Identity:
+    """The caller's own key and permissions; any active key may ask."""
+    key = deps.store.get(ApiKey.key_for(ctx.actor.id), ApiKey) if KEY_ID_RE.match(ctx.actor.id) else None
+    if key is None:
+        raise KeyNotFound(f"the calling key {ctx.actor.id!r} does not exist")
+    return Identity(key=key.info(), permissions=access.permissions(ctx.actor))
 
 
 def authenticate(deps: Deps, authorization: str | None) -> Principal:

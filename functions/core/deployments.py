@@ -34,11 +34,12 @@ from functions.core.mutations import Put, change, commit, update_model_record
 from functions.core.ports import Context, Deps
 from functions.core.records import ItemKey, Page, Record, StepMark, model_pk
 from functions.core.registry import find_version, require_model
+from functions.core.rollout import Rollout, next_rollout
 from functions.core.semver import VersionSpec, validate_alias
 from functions.core.stages import ImageRef, StageRules
 
 #: who may start a deployment (the same people who may move an alias).
-DEPLOY = access.MOVE_ALIAS
+DEPLOY = access.DEPLOY
 DEPLOY_PREFIX = "DEPLOY#"
 DEPLOYMENT_ID_RE = r"^\d{8}-\d{6}-[0-9a-f]{6}$"
 #: step names as users see them (`GET .../deployments/{id}`, `modelport deploy --wait`).
@@ -99,6 +100,8 @@ class Deployment(Record):
     error: str | None = None
     cause: str | None = None
     notes: list[str] = Field(default_factory=list)
+    #: the blue/green rollout as the workflow last saw it (share of traffic, baking since when).
+    rollout: Rollout | None = None
     #: `api`, or `retrain:<id>` when a retrain started it.
     source: str = "api"
     requested_by: str
@@ -283,6 +286,21 @@ def fail(
     if changed:
         deps.events.publish("Deployment Failed", failed_detail(deployment))
     return deployment
+
+
+def record_rollout(deps: Deps, ctx: Context, name: str, deployment_id: str, *, status: str,
+                   message: str | None, since: datetime | None) -> Deployment:
+    """Record the rollout's status when it changed (audited); a finished deployment is left as it is."""
+
+    def mutate(current: Deployment) -> tuple[Deployment | None, dict[str, Any]]:
+        rollout = None if current.status in TERMINAL else next_rollout(
+            current.rollout, current.settings.strategy, status, message, since)
+        if rollout is None:
+            return None, {}
+        updated = current.model_copy(update={"rollout": rollout, "updated_at": deps.clock()})
+        return updated, {"deployment": deployment_id, "rollout": rollout.model_dump(mode="json")}
+
+    return _update(deps, ctx, name, deployment_id, "deployment.rollout", mutate)[0]
 
 
 def note(deps: Deps, ctx: Context, name: str, deployment_id: str, text: str) -> Deployment:

@@ -73,7 +73,7 @@ def reject(deps: Deps, ctx: Context, name: str, version: str, comment: str | Non
 
 def archive(deps: Deps, ctx: Context, name: str, version: str, comment: str | None = None) -> ModelVersion:
     """approved | rejected → archived, unless an alias still points at it."""
-    access.require(ctx.actor, access.MOVE_ALIAS, name, doing="archiving a version")
+    access.require(ctx.actor, access.ARCHIVE, name, doing="archiving a version")
 
     def check(model: Model, current: ModelVersion) -> None:
         backing = [a.alias for a in _aliases(deps, name, consistent=True) if a.version == current.version]

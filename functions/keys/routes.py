@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from functions.adapters import http, wiring
 from functions.adapters.idempotency import run_once
 from functions.core import apikeys
+from functions.core.apikeys import Identity
 from functions.core.models import ApiKeyInfo, NewKey
 from functions.registry.models import Cursor, Limit
 
@@ -57,3 +58,14 @@ def list_keys(limit: Limit = 50, cursor: Cursor = None) -> http.PageOut[ApiKeyIn
 @router.delete("/v1/keys/<key_id>", summary="Revoke an API key (admin)", tags=["keys"])
 def revoke_key(key_id: KeyId) -> ApiKeyInfo:
     return apikeys.revoke_key(wiring.deps(), http.caller(router), key_id).model_dump(mode="json")
+
+
+@router.get(
+    "/v1/whoami",
+    summary="The calling key: its public fields and what its roles may do",
+    description="Any active key may ask. `permissions` lists every action with whether this key's roles allow it "
+    "and which roles would; model patterns still decide per model.",
+    tags=["keys"],
+)
+def whoami() -> Identity:
+    return apikeys.whoami(wiring.deps(), http.caller(router)).model_dump(mode="json")

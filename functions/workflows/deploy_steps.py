@@ -25,6 +25,7 @@ from functions.core.errors import EndpointBusy, EndpointFailed, EndpointRolledBa
 from functions.core.models import Alias
 from functions.core.ports import Deps, NoCache
 from functions.core.registry import find_version, require_model
+from functions.core.rollout import observed_status
 from functions.core.semver import VersionSpec
 from functions.workflows import steps
 from functions.workflows.deploy_plan import VARIANT, build_plan
@@ -119,6 +120,11 @@ def check_endpoint(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     found = env.endpoints.describe_endpoint(plan["endpoint"])
     if found is None:
         raise EndpointFailed(f"endpoint {plan['endpoint']} no longer exists")
+    observed = observed_status(found)
+    if observed is not None:
+        status_now, message, since = observed
+        deployments.record_rollout(env.deps, _ctx(state), state["model"], state["deployment_id"],
+                                   status=status_now, message=message, since=since)
     status, config = found["EndpointStatus"], found.get("EndpointConfigName")
     reason = found.get("FailureReason") or "no reason given"
     if status == "InService" and config == plan["config_name"]:

@@ -18,6 +18,7 @@ admin = typer.Typer(help="Operate a deployment on AWS.", no_args_is_help=True)
 
 def register(app: typer.Typer) -> None:
     command(app, "login")(login)
+    command(app, "whoami")(whoami)
     app.add_typer(keys, name="keys")
     app.add_typer(audit, name="audit")
     app.add_typer(admin, name="admin")
@@ -45,6 +46,20 @@ def login(
     if as_json:
         return print_json({"url": url.rstrip("/"), "key": masked(token), "config": str(path)})
     console.print(f"[green]logged in[/green] to {url} with key {masked(token)} (saved in {path})")
+
+
+def whoami(as_json: JsonOpt = False) -> None:
+    """Show the signed-in key: owner, roles, model patterns and what they allow."""
+    with client() as api:
+        me = api.keys.whoami()
+    if as_json:
+        return print_json(me)
+    key = me.key
+    console.print(f"key [bold]{key.key_id}[/bold] of {key.owner}: roles {', '.join(key.roles)}; "
+                  f"models {', '.join(key.patterns)}; expires {when(key.expires_at) or 'never'}")
+    allowed = [p.action for p in me.permissions if p.allowed]
+    denied = [p.action for p in me.permissions if not p.allowed]
+    console.print(f"may: {', '.join(allowed)}" + (f"; may not: {', '.join(denied)}" if denied else ""))
 
 
 # -- keys ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from modelport.client.shapes import (
     AuditEvent,
     AuditReport,
     CreatedKey,
+    Identity,
     Model,
     ModelVersion,
     NewKey,
@@ -182,6 +183,10 @@ class Keys(_Resource):
 
     def revoke(self, key_id: str) -> ApiKeyInfo:
         return ApiKeyInfo.model_validate(self._t.json("DELETE", f"/v1/keys/{seg(key_id)}"))
+
+    def whoami(self) -> Identity:
+        """The key this client signs with, and what its roles allow (any key may ask)."""
+        return Identity.model_validate(self._t.json("GET", "/v1/whoami"))
 
 
 class Audit(_Resource):

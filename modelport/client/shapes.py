@@ -12,6 +12,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.core.access import Permission
+from functions.core.apikeys import Identity
 from functions.core.audit import AuditEvent, VerifyResult
 from functions.core.models import (
     Alias,
@@ -34,8 +36,8 @@ from functions.core.ports import Upload
 T = TypeVar("T")
 
 __all__ = [
-    "Alias", "AliasPeriod", "ApiKeyInfo", "AuditEvent", "AuditReport", "CreatedKey", "Invocation", "Model",
-    "ModelCard", "ModelPolicy", "ModelVersion", "NewKey", "NewModel", "NewVersion", "Page",
+    "Alias", "AliasPeriod", "ApiKeyInfo", "AuditEvent", "AuditReport", "CreatedKey", "Identity", "Invocation",
+    "Model", "ModelCard", "ModelPolicy", "ModelVersion", "NewKey", "NewModel", "NewVersion", "Page", "Permission",
     "PublishedVersion", "Role", "Signature", "TrainingSpec", "Upload", "VerifyResult", "VersionStatus",
 ]  # fmt: skip
 

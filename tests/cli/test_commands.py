@@ -123,6 +123,10 @@ def test_keys_and_audit(cli, unique) -> None:
     listed = ok(cli("keys", "list"))
     assert key_id in listed and token.split("_", 2)[2] not in listed
     ok(cli("models", "list", key=token))
+    me = json.loads(ok(cli("whoami", "--json", key=token)))
+    assert me["key"]["key_id"] == key_id and me["key"]["patterns"] == ["churn*"]
+    assert {p["action"] for p in me["permissions"] if p["allowed"]} == {"read", "invoke"}
+    assert f"key {key_id} of svc-{unique}" in ok(cli("whoami", key=token)).replace("\n", " ")
     assert json.loads(ok(cli("keys", "revoke", key_id, "--json")))["revoked_at"]
     one_error_line(cli("models", "list", key=token), "Unauthenticated")
     events = json.loads(ok(cli("audit", "list", "platform", "--json")))

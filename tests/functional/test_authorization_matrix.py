@@ -26,6 +26,7 @@ EXPECTED = {
     ("POST", "/v1/keys"): ({"admin"}, False),
     ("GET", "/v1/keys"): ({"admin"}, False),
     ("DELETE", "/v1/keys/{key_id}"): ({"admin"}, False),
+    ("GET", "/v1/whoami"): (ALL, False),
     ("GET", "/v1/audit"): ({"admin", "approver"}, True),
     ("GET", "/v1/audit/verify"): ({"admin", "approver"}, True),
     ("POST", "/v1/models/{name}/invocations"): (ALL, True),

@@ -147,6 +147,14 @@ def test_governance_story_four_eyes_alias_and_audit(admin: Client, key_for, tmp_
     assert report.ok and report.chains[0].events == len(actions)
 
 
+def test_whoami_names_the_key_and_its_permissions(key_for) -> None:
+    holder = key_for(["approver"], patterns=["churn*"], owner="bob")
+    me = holder.keys.whoami()
+    assert (me.key.key_id, me.key.owner, me.key.patterns) == (holder.key_id, "bob", ["churn*"])
+    allowed = {p.action for p in me.permissions if p.allowed}
+    assert {"decide", "read_audit", "deploy"} <= allowed and "publish" not in allowed and "manage_keys" not in allowed
+
+
 def test_a_revoked_key_stops_working_at_once(admin: Client, key_for) -> None:
     holder = key_for(["consumer"])
     holder.models.page(limit=1)  # the authorizer's Allow is cached now

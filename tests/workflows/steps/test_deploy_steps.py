@@ -136,6 +136,28 @@ def test_check_endpoint(env, stubbed, started, status, config, polls, outcome):
     assert record(env, state).step == "wait_endpoint"
 
 
+def test_check_endpoint_records_the_rollout_it_sees(env, stubbed, started):
+    state = started(strategy={"type": "canary", "percent": 25, "wait_seconds": 30})
+    state["plan"] = {"endpoint": state["endpoint"], "config_name": "ours", "previous_config": "old", "max_polls": 10}
+
+    def poll(status: str, at: int, message: str) -> dict:
+        found = endpoint(state["endpoint"], "Updating", "old")
+        found["PendingDeploymentSummary"] = {"EndpointConfigName": "ours", "ProductionVariants": [
+            {"VariantName": "AllTraffic", "VariantStatus": [{"Status": status, "StatusMessage": message,
+                                                             "StartTime": NOW.replace(second=at)}]}]}
+        stubbed["sagemaker"].add_response("describe_endpoint", found)
+        return deploy_steps.check_endpoint(state, env)
+
+    assert poll("Creating", 1, "green fleet")["ready"] is False
+    assert (record(env, state).rollout.status, record(env, state).rollout.traffic_percent) == ("Creating", 0)
+    poll("Baking", 5, "canary bakes")
+    rollout = record(env, state).rollout
+    assert (rollout.status, rollout.bakes, rollout.traffic_percent, rollout.since) == ("Baking", 1, 25, NOW.replace(second=5))
+    poll("Baking", 5, "canary bakes")  # the same period again: nothing new is written
+    poll("Baking", 40, "all traffic bakes")
+    assert (record(env, state).rollout.bakes, record(env, state).rollout.traffic_percent) == (2, 100)
+
+
 def test_autoscaling_alias_flush_and_finish(env, stubbed, started):
     state = started(min_instances=1, max_instances=4, target_invocations_per_instance=70)
     state["plan"] = {"endpoint": state["endpoint"]}
