@@ -139,6 +139,8 @@ def run_demo(*, state_dir: Path | None = None, port: int | None = None, keep_run
                 console.print(f"The platform keeps running at {platform.api_url}{kept}.", soft_wrap=True)
                 console.print(f"Explore it: modelport login --url {platform.api_url} --key {platform.admin_key}",
                               soft_wrap=True)
+                console.print(f"Or in the browser: {platform.console_url} (sign in with the admin key above)",
+                              soft_wrap=True)
                 console.print("Ctrl-C stops it.")
                 wait_for_interrupt()
             platform.stop()
@@ -160,6 +162,7 @@ def _run(story: Story, work: Path, state_dir: Path, port: int | None) -> Any:
     with story.step("Start the local platform"):
         platform = start_platform(platform_settings(state_dir, port if port is not None else 0, None))
         story.say(f"API {platform.api_url} · state {platform.state_dir} · ready in {platform.ready_s:.1f} s")
+        story.say(f"console {platform.console_url} (sign in with a key)")
     try:
         _story(story, platform, work, training)
     except BaseException:

@@ -58,6 +58,7 @@ def banner(platform: Any) -> None:
     created = "created now" if platform.admin_key_created else "kept from the first start"
     console.print(f"[bold green]Modelport local is up[/bold green] (ready in {platform.ready_s:.1f} s)")
     console.print(f"  [bold]API[/bold]        {platform.api_url}")
+    console.print(f"  [bold]console[/bold]    {platform.console_url}  (sign in with a key)")
     console.print(f"  [bold]admin key[/bold]  {platform.admin_key}  ({created})", soft_wrap=True)
     console.print(f"  [bold]state[/bold]      {platform.state_dir}")
     console.print(f"  [bold]AWS[/bold]        {platform.aws_url} (embedded: moto + local SageMaker)")
@@ -81,7 +82,8 @@ def up(state_dir: StateDirOpt = None, port: PortOpt = None, aws_port: AwsPortOpt
     platform = start_platform(settings)
     try:
         if as_json:
-            print_json({"api_url": platform.api_url, "aws_url": platform.aws_url, "admin_key": platform.admin_key,
+            print_json({"api_url": platform.api_url, "console_url": platform.console_url, "aws_url": platform.aws_url,
+                        "admin_key": platform.admin_key,
                         "admin_key_created": platform.admin_key_created, "state_dir": str(platform.state_dir),
                         "ready_s": round(platform.ready_s, 3)})
         else:

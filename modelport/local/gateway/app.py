@@ -28,6 +28,7 @@ from modelport.local.gateway.authorizer import (
     Unauthorized,
     decision_from,
 )
+from modelport.local.gateway.console import ConsoleSite
 from modelport.local.gateway.events import (
     Incoming,
     Stage,
@@ -70,6 +71,7 @@ class GatewayApp:
         cache: AuthorizerCache | None = None,
         authorizer_function: str = "authorizer",
         workers: int = 16,
+        console: ConsoleSite | None = None,
     ) -> None:
         self.invoke_lambda = invoke_lambda
         self.invoke_endpoint = invoke_endpoint
@@ -77,6 +79,8 @@ class GatewayApp:
         self.cache = cache if cache is not None else AuthorizerCache(known_context=known_context(self.stage))
         self.authorizer_function = authorizer_function
         self.router = Router()
+        #: the web console's static files at /console/ (not part of the API on AWS: CloudFront serves them)
+        self.console = console
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway")
 
     def close(self) -> None:
@@ -111,6 +115,10 @@ class GatewayApp:
 
     async def _handle(self, scope: dict, receive: Callable, request_id: str) -> tuple[int, list, bytes]:
         method = scope["method"]
+        if self.console is not None:
+            served = self.console.respond(method, scope["path"])
+            if served is not None:
+                return served
         raw_path = scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or scope["path"]
         found = self.router.match(method, raw_path)
         if found is None:

@@ -68,6 +68,11 @@ class Platform:
         return self.gateway.url
 
     @property
+    def console_url(self) -> str:
+        """The web console, served by the gateway (sign in with a key)."""
+        return f"{self.gateway.url}/console/"
+
+    @property
     def aws_url(self) -> str:
         assert self.cloud is not None
         return self.cloud.url
@@ -95,8 +100,10 @@ class Platform:
         return self
 
     def _start(self) -> None:
+        from functions.console_site import console_config
         from modelport.local.gateway import AuthorizerCache, GatewayApp, GatewayServer, Stage
         from modelport.local.gateway.app import known_context
+        from modelport.local.gateway.console import ConsoleSite
 
         s = self.settings
         # Handlers run without a Lambda deadline here; Powertools' idempotency warns about it.
@@ -107,7 +114,9 @@ class Platform:
         cache = AuthorizerCache(ttl_s=s.authorizer_ttl_s, known_context=known_context(stage))
         self.cloud = self._cloud_factory(s)
         lambdas = self.cloud.aws.lambdas
-        app = GatewayApp(lambdas.invoke, self.cloud.sagemaker.invoke, stage=stage, cache=cache, workers=s.gateway_workers)
+        site = ConsoleSite(s.console_dir, console_config(api_url="", instance_types=resources.INSTANCE_TYPES, stage=s.stage))
+        app = GatewayApp(lambdas.invoke, self.cloud.sagemaker.invoke, stage=stage, cache=cache,
+                         workers=s.gateway_workers, console=site)
         self.gateway = GatewayServer(app, s.host, s.gateway_port)
         self.cloud.start()  # locks the state directory (StateDirInUse names the holder)
         self._cloud_started = True

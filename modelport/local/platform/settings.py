@@ -3,6 +3,8 @@ composition adds (gateway, authorizer cache, stage). Same prefix, `MODELPORT_LOC
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from modelport.local.settings import LocalSettings
@@ -31,6 +33,8 @@ class PlatformSettings(LocalSettings):
     workflow_poll_seconds: int = Field(default=1, ge=0, le=60)
     #: handler threads of the gateway.
     gateway_workers: int = Field(default=16, ge=1, le=256)
+    #: the web console's build served at /console/ (default: console/dist of this checkout).
+    console_dir: Path | None = None
 
     def name(self, suffix: str) -> str:
         """Physical name of a local resource."""
