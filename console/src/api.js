@@ -171,6 +171,17 @@ export class Aliases extends Resource {
   set(model, alias, version) {
     return this.t.json("PUT", `/v1/models/${seg(model)}/aliases/${seg(alias)}`, { body: { version } });
   }
+
+  /** Every period the alias pointed at a version, newest first. */
+  historyPage(model, alias = "production", { limit = 50, cursor } = {}) {
+    return this.t.json("GET", `/v1/models/${seg(model)}/aliases/${seg(alias)}/history`, { params: { limit, cursor } });
+  }
+
+  /** The period of `alias` that covered `when` (RFC 3339), or null when it pointed at nothing then. */
+  async at(model, alias, when) {
+    const page = await this.t.json("GET", `/v1/models/${seg(model)}/aliases/${seg(alias)}/history`, { params: { at: when } });
+    return page.items.length ? page.items[0] : null;
+  }
 }
 
 export class Keys extends Resource {

@@ -174,3 +174,31 @@ test("audit filters, search and bake countdown", () => {
   assert.equal(keyState({ revoked_at: "x" }), "revoked");
   assert.equal(keyState({ expires_at: "2000-01-01T00:00:00Z" }), "expired");
 });
+
+test("the production timeline puts periods in time order on one axis", async () => {
+  const { timeline } = await import("../src/pages/history.js");
+  const periods = [
+    { version: "1.0.1", start: "2025-01-01T02:00:00Z", end: null, endpoint: "e" },
+    { version: "1.0.0", start: "2025-01-01T00:00:00Z", end: "2025-01-01T02:00:00Z", endpoint: "e" },
+  ];
+  const { bars, ticks } = timeline(periods, Date.parse("2025-01-01T04:00:00Z"), 400);
+  assert.equal(bars[1].x, 0);
+  assert.equal(bars[1].width, 200);
+  assert.equal(bars[0].x, 200);
+  assert.equal(bars[0].width, 200);
+  assert.notEqual(bars[0].color, bars[1].color);
+  assert.equal(ticks.length, 5);
+  assert.deepEqual(timeline([], 0), { bars: [], ticks: [], start: 0, end: 0 });
+});
+
+test("what served at time T asks the API with ?at=", async () => {
+  const calls = [];
+  const fetchImpl = async (url) => {
+    calls.push(url);
+    return new Response(JSON.stringify({ items: url.includes("2020") ? [] : [{ version: "1.0.0" }], cursor: null }));
+  };
+  const client = new Client("", TOKEN, { fetchImpl });
+  assert.deepEqual(await client.aliases.at("churn", "production", "2025-01-01T00:00:00.000Z"), { version: "1.0.0" });
+  assert.equal(await client.aliases.at("churn", "production", "2020-01-01T00:00:00.000Z"), null);
+  assert.equal(calls[0], "/v1/models/churn/aliases/production/history?at=2025-01-01T00%3A00%3A00.000Z");
+});

@@ -171,6 +171,20 @@ def test_the_governance_story(tab, team, shots, tmp_path, platform):
     a.open("#/models/churn/policy")
     page.get_by_text("accuracy (maximize)").wait_for()
 
+    # production history: what served when, and what served at a given moment
+    a.open("#/models/churn/history")
+    rows = page.locator("table.history tbody tr")
+    rows.nth(1).wait_for()
+    assert rows.count() == 2 and rows.nth(0).inner_text().startswith("1.0.1") and "now" in rows.nth(0).inner_text()
+    assert rows.nth(1).inner_text().startswith("1.0.0") and "system:deploy" in rows.nth(1).inner_text()
+    assert page.get_by_role("img", name=re.compile(r"^Timeline of production: 1\.0\.1 from .* until now; 1\.0\.0 from")).is_visible()
+    moment = page.evaluate("""() => { const d = new Date(Date.now() - 1000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+                                      return d.toISOString().slice(0, 19); }""")
+    page.get_by_label("What served at (your local time)").fill(moment)
+    page.get_by_role("button", name="Look up").click()
+    page.locator("#served-at-answer").get_by_text("production pointed at 1.0.1").wait_for()
+    shots(page, "model-history")
+
     mark('# the approver verifies')
     # the approver verifies the audit trail; an edited event is named
     b.open("#/audit?chain=churn")
