@@ -72,3 +72,72 @@ AUTHORIZERS: dict[str, AuthorizerDefinition] = {
 
 #: API Gateway's limit on the Resource of an authorizer policy (api-gateway-lambda-authorizer-output.html).
 POLICY_RESOURCE_MAX = 512
+
+
+# --- the inference integration (API Gateway → SageMaker runtime InvokeEndpoint) ------------
+
+#: method request headers passed to InvokeEndpoint as they are (`Content-Type` picks the
+#: codec, `Accept` the response format, the target-variant header one production variant).
+INFERENCE_HEADERS = ("Content-Type", "Accept", "X-Amzn-SageMaker-Target-Variant")
+OIP_V2_ATTRIBUTES = "modelport-protocol=oip-v2"
+
+#: SageMaker's own errors (not the model's), by status: the platform's error shape with a
+#: fixed message, so nothing of SageMaker's (account id, log group, endpoint ARN) reaches a
+#: caller. Rendered as a static template on AWS and by the local gateway alike.
+SAGEMAKER_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("InvalidInput", "the model endpoint refused the request"),
+    404: ("NotDeployed", "the model endpoint does not exist"),
+    413: ("PayloadTooLarge", "the request body is too large for the model endpoint"),
+    415: ("UnsupportedMediaType", "the model endpoint does not accept this content type"),
+    429: ("Throttled", "the model endpoint is throttling requests; retry with backoff"),
+    500: ("InternalError", "the model endpoint failed"),
+    503: ("ServiceUnavailable", "the model endpoint is not available; retry later"),
+}
+#: SageMaker's ModelError: the container answered non-2xx; the caller gets the container's
+#: status and body (OriginalStatusCode, OriginalMessage), never the LogStreamArn.
+MODEL_ERROR_STATUS = 424
+#: any other status SageMaker answers (no selection pattern matched): never a 200.
+UNMATCHED = (502, "InternalError", "the model endpoint answered an unexpected status")
+
+#: the 424 integration response's VTL (api-gateway-mapping-template-reference.html,
+#: apigateway-override-request-response-parameters.html); `model_error` is its twin in Python.
+MODEL_ERROR_TEMPLATE = (
+    "#set($error = $input.path('$'))\n"
+    "#set($status = $error.OriginalStatusCode)\n"
+    "#if($status >= 400 && $status <= 599)#set($context.responseOverride.status = $status)"
+    "#{else}#set($context.responseOverride.status = 502)#end\n"
+    "$error.OriginalMessage"
+)
+
+
+def error_body(code: str, message: str) -> str:
+    return f'{{"error": {{"code": "{code}", "message": "{message}"}}}}'
+
+
+def model_error(body: dict) -> tuple[int, bytes]:
+    """What MODEL_ERROR_TEMPLATE renders for SageMaker's ModelError body."""
+    status = body.get("OriginalStatusCode")
+    status = status if isinstance(status, int) and 400 <= status <= 599 else 502
+    return status, str(body.get("OriginalMessage", "")).encode("utf-8")
+
+
+# --- gateway responses -----------------------------------------------------------------------
+
+#: ACCESS_DENIED renders the authorizer's Deny context (contracts.md, "Authorizer refusals").
+#: Gateway responses are simple substitution, not VTL (api-gateway-gatewayResponse-definition.html),
+#: so the authorizer puts `message` JSON-escaped into its context.
+ACCESS_DENIED_TEMPLATE = '{"error": {"code": "$context.authorizer.code", "message": "$context.authorizer.message"}}'
+
+
+def render_gateway_response(template: str, variables: dict[str, str]) -> str:
+    """Simple substitution of `$context.<name>` variables, as API Gateway does (unknown ones empty)."""
+    import re
+
+    return re.sub(r"\$context\.([A-Za-z0-9_.]+)", lambda m: variables.get(m.group(1), ""), template)
+
+
+def json_escaped(text: str) -> str:
+    """`text` safe inside a JSON string literal that a template substitutes it into."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)[1:-1]

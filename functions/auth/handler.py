@@ -29,7 +29,7 @@ from aws_lambda_powertools import Logger
 
 from functions import routes
 from functions.adapters import wiring
-from functions.apigw import POLICY_RESOURCE_MAX
+from functions.apigw import POLICY_RESOURCE_MAX, json_escaped
 from functions.core import apikeys, serving
 from functions.core.errors import DomainError, Unauthenticated
 from functions.core.models import Principal
@@ -69,7 +69,9 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
         )
     except DomainError as refused:
         logger.info("inference refused", extra={"code": refused.code, "principal": principal.id})
-        return policy(principal.id, "Deny", resource, {**context, "code": refused.code, "message": refused.message})
+        # ACCESS_DENIED substitutes `message` into a JSON template as it is (no VTL): escape it
+        message = json_escaped(refused.message)
+        return policy(principal.id, "Deny", resource, {**context, "code": refused.code, "message": message})
     context.update(endpoint=target.endpoint, model=target.model, version=target.version)
     return policy(principal.id, "Allow", resource, context)
 

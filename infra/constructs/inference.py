@@ -10,9 +10,21 @@ from aws_cdk import Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 
-OIP_V2_ATTRIBUTES = "'modelport-protocol=oip-v2'"
-#: SageMaker runtime statuses passed through as they are (424: the model raised an error).
-PASSTHROUGH_STATUSES = ("400", "404", "413", "415", "424", "429", "500", "503")
+from functions.apigw import (
+    ACCESS_DENIED_TEMPLATE,
+    INFERENCE_HEADERS,
+    MODEL_ERROR_STATUS,
+    MODEL_ERROR_TEMPLATE,
+    SAGEMAKER_ERRORS,
+    UNMATCHED,
+    error_body,
+)
+from functions.apigw import OIP_V2_ATTRIBUTES as _OIP
+
+OIP_V2_ATTRIBUTES = f"'{_OIP}'"
+#: statuses the method can answer: 200, SageMaker's own errors, the model's (424 becomes the
+#: container's status by override) and the unmatched default.
+PASSTHROUGH_STATUSES = tuple(str(s) for s in (*SAGEMAKER_ERRORS, MODEL_ERROR_STATUS, UNMATCHED[0]))
 _RESPONSE_HEADERS = ("Content-Type", "X-Amzn-Invoked-Production-Variant")
 
 #: API Gateway's own errors, in the platform's `{"error": {"code", "message"}}` shape
@@ -36,19 +48,31 @@ GATEWAY_ERRORS = {
 
 def inference_integration(stack: Stack, *, role: iam.IRole, oip_v2: bool) -> apigw.AwsIntegration:
     """`POST arn:aws:apigateway:{region}:runtime.sagemaker:path/endpoints/{endpoint}/invocations`."""
-    request_parameters = {
-        "integration.request.path.endpoint": "context.authorizer.endpoint",
-        "integration.request.header.Content-Type": "method.request.header.Content-Type",
-    }
+    request_parameters = {"integration.request.path.endpoint": "context.authorizer.endpoint"}
+    request_parameters.update(
+        {f"integration.request.header.{h}": f"method.request.header.{h}" for h in INFERENCE_HEADERS}
+    )
     if oip_v2:
         request_parameters["integration.request.header.X-Amzn-SageMaker-Custom-Attributes"] = OIP_V2_ATTRIBUTES
+    json_only = {"method.response.header.Content-Type": "'application/json'"}
     responses = [
-        apigw.IntegrationResponse(status_code="200", response_parameters=_integration_headers()),
+        # for AWS integrations the selection pattern is matched against the status code
+        apigw.IntegrationResponse(status_code="200", selection_pattern=r"2\d{2}", response_parameters=_integration_headers()),
         *(
             apigw.IntegrationResponse(
-                status_code=status, selection_pattern=status, response_parameters=_integration_headers()
+                status_code=str(status), selection_pattern=str(status), response_parameters=json_only,
+                response_templates={"application/json": error_body(code, message)},
             )
-            for status in PASSTHROUGH_STATUSES
+            for status, (code, message) in SAGEMAKER_ERRORS.items()
+        ),
+        apigw.IntegrationResponse(
+            status_code=str(MODEL_ERROR_STATUS), selection_pattern=str(MODEL_ERROR_STATUS),
+            response_parameters=json_only, response_templates={"application/json": MODEL_ERROR_TEMPLATE},
+        ),
+        # the default (no pattern): whatever else SageMaker answers is never a 200
+        apigw.IntegrationResponse(
+            status_code=str(UNMATCHED[0]), response_parameters=json_only,
+            response_templates={"application/json": error_body(UNMATCHED[1], UNMATCHED[2])},
         ),
     ]
     return apigw.AwsIntegration(
@@ -85,13 +109,12 @@ def _method_headers() -> dict[str, bool]:
 def add_gateway_responses(api: apigw.RestApi) -> None:
     """Every error API Gateway answers itself, in the platform's error shape."""
     for response_type, (code, status) in GATEWAY_ERRORS.items():
+        template = f'{{"error": {{"code": "{code}", "message": $context.error.messageString}}}}'
+        if response_type.response_type == apigw.ResponseType.ACCESS_DENIED.response_type:
+            template = ACCESS_DENIED_TEMPLATE  # the authorizer's Deny context says why
         api.add_gateway_response(
             f"{code}{response_type.response_type}".replace("_", ""),
             type=response_type,
             status_code=status,
-            templates={
-                "application/json": (
-                    f'{{"error": {{"code": "{code}", "message": $context.error.messageString}}}}'
-                )
-            },
+            templates={"application/json": template},
         )

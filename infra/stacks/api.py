@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from functions.apigw import AUTHORIZERS
+from functions.apigw import AUTHORIZERS, INFERENCE_HEADERS
 from infra.constructs.grants import (
     AUDIT_APPEND,
     TABLE_READ,
@@ -240,7 +240,7 @@ class ApiStack(Stack):
             resource.add_method(
                 route.method,
                 inference_integration(self, role=self.inference_role, oip_v2=route.oip_v2),
-                request_parameters={**params, "method.request.header.Content-Type": False},
+                request_parameters={**params, **{f"method.request.header.{h}": False for h in INFERENCE_HEADERS}},
                 request_validator=self.validator,
                 method_responses=inference_method_responses(),
                 **options,

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from modelport import Client
-from modelport.client import ModelInvocationError
 
 
 @pytest.fixture
@@ -94,15 +93,20 @@ def test_v2_routes_add_the_oip_attribute(platform, deployed, http) -> None:
     v2 = http.post(f"/v2/models/{deployed}/infer", json={"instances": [[1, 2]]}, headers=bearer(platform.admin_key))
     v1 = http.post(f"/v1/models/{deployed}/invocations", json={"instances": [[1, 2]]}, headers=bearer(platform.admin_key))
     assert v1.status_code == 200 and v1.json() == {"predictions": [4.0]}
-    assert v2.status_code == 424, v2.text
-    error = v2.json()
-    assert error["ErrorCode"] == "ModelError" and json.loads(error["OriginalMessage"]).keys() == {"error"}
+    assert v2.status_code == 400, v2.text  # the container's own status (SageMaker's 424 unwrapped)
+    assert v2.json().keys() == {"error"}  # OIP's own error shape, from the container
 
 
-def test_a_model_error_is_passed_through_as_sagemaker_reports_it(platform, deployed) -> None:
-    with Client(platform.api_url, platform.admin_key) as client, pytest.raises(ModelInvocationError) as failed:
-        client.invoke(deployed, body=b"not json at all", content_type="application/json")
-    assert failed.value.status == 424 and failed.value.code == "ModelError"
+def test_a_models_own_4xx_reaches_the_caller_without_sagemakers_details(platform, deployed, http) -> None:
+    """SageMaker wraps a container's 4xx as a 424 ModelError (OriginalStatusCode,
+    OriginalMessage, LogStreamArn); the caller gets the container's status and body and
+    never the log stream (account id, log group)."""
+    reply = http.post(f"/v1/models/{deployed}/invocations", content=b"not json at all",
+                      headers={"Authorization": f"Bearer {platform.admin_key}", "Content-Type": "application/json"})
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["error"]["code"] == "invalid_input"  # the container's own error body
+    for leak in ("LogStreamArn", "log-stream", "OriginalStatusCode", platform.settings.account_id):
+        assert leak not in reply.text
 
 
 def test_concurrent_requests_never_mix_callers(platform, admin) -> None:

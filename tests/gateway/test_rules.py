@@ -201,3 +201,15 @@ def test_integration_results_decode_headers_and_base64() -> None:
     assert decode_result({"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True})[2] == b"\x00\x01"
     with pytest.raises(ValueError):
         decode_result({"body": "no status"})
+
+
+def test_access_denied_renders_the_authorizer_context_as_valid_json() -> None:
+    """Gateway responses substitute variables as they are (no VTL): the authorizer escapes."""
+    import json
+
+    from functions.apigw import ACCESS_DENIED_TEMPLATE, json_escaped, render_gateway_response
+
+    message = 'model \'a"b\' has no "production" alias\n'
+    rendered = render_gateway_response(ACCESS_DENIED_TEMPLATE, {"authorizer.code": "NotDeployed",
+                                                                "authorizer.message": json_escaped(message)})
+    assert json.loads(rendered) == {"error": {"code": "NotDeployed", "message": message}}

@@ -156,3 +156,26 @@ def test_gateway_errors_use_the_platform_error_shape(templates):
         template = response["Properties"]["ResponseTemplates"]["application/json"]
         body = json.loads(template.replace("$context.error.messageString", '"msg"'))
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+
+
+def test_inference_responses_map_as_the_local_gateway_does(templates):
+    """One definition (functions.apigw): Accept and the target variant reach InvokeEndpoint,
+    only a 2xx becomes a 200, the model's 424 becomes its own status and body, and the
+    ACCESS_DENIED response renders the authorizer's code and message."""
+    from functions.apigw import ACCESS_DENIED_TEMPLATE, MODEL_ERROR_TEMPLATE
+
+    methods = _methods(templates)
+    for route in (r for r in ROUTES if r.inference):
+        integration = methods[(route.method, route.path)]["Integration"]
+        params = integration["RequestParameters"]
+        for header in ("Content-Type", "Accept", "X-Amzn-SageMaker-Target-Variant"):
+            assert params[f"integration.request.header.{header}"] == f"method.request.header.{header}"
+        responses = {r.get("SelectionPattern"): r for r in integration["IntegrationResponses"]}
+        assert responses[None]["StatusCode"] != "200"  # the default: an unmatched status
+        assert responses["2\\d{2}"]["StatusCode"] == "200"
+        assert responses["424"]["ResponseTemplates"]["application/json"] == MODEL_ERROR_TEMPLATE
+        assert not any("LogStreamArn" in json.dumps(r) for r in integration["IntegrationResponses"])
+    denied = [r for r in resources(templates["api"], "AWS::ApiGateway::GatewayResponse").values()
+              if r["Properties"]["ResponseType"] == "ACCESS_DENIED"]
+    assert denied[0]["Properties"]["ResponseTemplates"]["application/json"] == ACCESS_DENIED_TEMPLATE
+    assert "$context.authorizer.code" in ACCESS_DENIED_TEMPLATE and "$context.authorizer.message" in ACCESS_DENIED_TEMPLATE

@@ -20,6 +20,17 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from functions.apigw import (
+    ACCESS_DENIED_TEMPLATE,
+    INFERENCE_HEADERS,
+    MODEL_ERROR_STATUS,
+    OIP_V2_ATTRIBUTES,
+    SAGEMAKER_ERRORS,
+    UNMATCHED,
+    error_body,
+    model_error,
+    render_gateway_response,
+)
 from modelport.local.gateway.authorizer import (
     AuthorizerCache,
     AuthorizerFailure,
@@ -47,7 +58,6 @@ InvokeLambda = Callable[[str, dict], Any]
 #: `message`, `status` (the local SageMaker's `invoke` and `SageMakerError`).
 InvokeEndpoint = Callable[..., Any]
 
-OIP_V2_ATTRIBUTES = "modelport-protocol=oip-v2"
 #: the response header naming the inference id (the request id, SageMaker's InferenceId):
 #: labels posted later for it are joined to the captured request (POST .../feedback).
 INFERENCE_ID_HEADER = b"x-modelport-inference-id"
@@ -162,9 +172,9 @@ class GatewayApp:
             log.warning("authorizer failure: %s", exc)
             return _error(500, "AuthorizerConfigurationException", "Internal server error")
         if not decision.allows(self.stage.method_arn(incoming.method, incoming.path)):
-            code = decision.context.get("code") or "Forbidden"
-            message = decision.context.get("message") or "User is not authorized to access this resource"
-            return _error(403, code, message)
+            # the ACCESS_DENIED gateway response, rendered as API Gateway renders it
+            variables = {f"authorizer.{k}": v for k, v in decision.context.items()}
+            return 403, [_JSON], render_gateway_response(ACCESS_DENIED_TEMPLATE, variables).encode("utf-8")
         return decision
 
     async def _call_authorizer(self, route: Any, incoming: Incoming, params: dict[str, str]) -> Decision:
@@ -184,19 +194,17 @@ class GatewayApp:
         endpoint = context.get("endpoint")
         if not endpoint or self.invoke_endpoint is None:
             return _error(500, "InternalError", "Internal server error")
+        forwarded = {h: incoming.header(h) for h in INFERENCE_HEADERS}
         try:
             result = await self._run(
                 self.invoke_endpoint, endpoint, incoming.body,
-                content_type=incoming.header("Content-Type"), accept=incoming.header("Accept"),
+                content_type=forwarded["Content-Type"], accept=forwarded["Accept"],
+                target_variant=forwarded["X-Amzn-SageMaker-Target-Variant"],
                 custom_attributes=OIP_V2_ATTRIBUTES if route.oip_v2 else None,
                 inference_id=request_id,
             )  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - SageMaker's errors pass through as SageMaker shapes them
-            status = getattr(exc, "status", 500)
-            code = getattr(exc, "code", "InternalFailure")
-            payload = {"ErrorCode": code, "Message": getattr(exc, "message", str(exc)), **getattr(exc, "fields", {})}
-            headers = [_JSON, (b"x-amzn-errortype", str(code).encode())]
-            return (status if status in PASSTHROUGH else 500), headers, orjson.dumps(payload)
+        except Exception as exc:  # noqa: BLE001 - mapped as the Api stack's integration responses map them
+            return _sagemaker_error(exc)
         headers = [(b"content-type", (result.content_type or "application/json").encode("latin-1")),
                    (INFERENCE_ID_HEADER, request_id.encode("latin-1"))]
         if result.variant:
@@ -242,6 +250,18 @@ def _incoming(scope: dict, method: str, body: bytes, request_id: str) -> Incomin
         multi_query.setdefault(name, []).append(value)
     client = scope.get("client") or ("127.0.0.1", 0)
     return Incoming(method, scope["path"], headers, multi, query, multi_query, body, client[0], request_id)
+
+
+def _sagemaker_error(exc: Exception) -> tuple[int, list, bytes]:
+    """SageMaker's error → what the Api stack's integration responses make of it
+    (functions.apigw): the model's own status and body for a ModelError, a fixed platform
+    error for SageMaker's own, 502 for anything else; never SageMaker's fields."""
+    status = getattr(exc, "status", 500)
+    if status == MODEL_ERROR_STATUS:
+        mapped, body = model_error(dict(getattr(exc, "fields", {})))
+        return mapped, [_JSON], body
+    code, message = SAGEMAKER_ERRORS.get(status, UNMATCHED[1:])
+    return (status if status in SAGEMAKER_ERRORS else UNMATCHED[0]), [_JSON], error_body(code, message).encode()
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, list, bytes]:
