@@ -7,7 +7,8 @@ from typing import Self
 
 from modelport.local.aws import EmbeddedAWS
 from modelport.local.sagemaker import Clock, LocalSageMaker
-from modelport.local.sagemaker.processes import Launcher, launch
+from modelport.local.sagemaker.processes import Launcher, launch, reap_orphans
+from modelport.local.sagemaker.service import processes_dir
 from modelport.local.settings import LocalSettings
 from modelport.local.statefiles import StateLock
 
@@ -24,6 +25,8 @@ class LocalCloud:
         self.sagemaker = LocalSageMaker(settings, self.aws.client, launcher=launcher, clock=clock)
         self.aws.front.attach_sagemaker(self.sagemaker.app, self.sagemaker)
         self._lock = StateLock(settings.state_dir)
+        #: processes of an earlier run that this start found and stopped
+        self.orphans: list[dict] = []
 
     @property
     def url(self) -> str:
@@ -36,6 +39,8 @@ class LocalCloud:
         `PortInUse` when the AWS port is taken.
         """
         self._lock.acquire()
+        # what a killed predecessor left running (endpoint instances, jobs) goes first
+        self.orphans = reap_orphans(processes_dir(self.settings.state_dir))
         try:
             self.aws.start()
         except BaseException:
@@ -49,13 +54,14 @@ class LocalCloud:
             raise
         return self
 
-    def stop(self) -> None:
-        """SageMaker's processes first, then the final snapshot and the AWS front."""
+    def stop(self, *, snapshot: bool = True) -> None:
+        """SageMaker's processes first, then the final snapshot and the AWS front
+        (`snapshot=False` leaves the journal to be replayed, as after a crash)."""
         try:
             self.sagemaker.stop()
         finally:
             try:
-                self.aws.stop()
+                self.aws.stop(snapshot=snapshot)
             finally:
                 self._lock.release()
 

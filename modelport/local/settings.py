@@ -28,8 +28,16 @@ class LocalSettings(BaseSettings):
     #: moto's default account; ARNs built locally use it too.
     account_id: str = "123456789012"
 
-    #: seconds between snapshots of the embedded AWS while something changed (0: only on stop).
+    #: seconds between checks whether the embedded AWS's journal should be compacted into a
+    #: new snapshot (0: only on stop). Durability does not depend on it: every acknowledged
+    #: write is in the journal first.
     snapshot_interval_s: float = Field(default=2.0, ge=0)
+    #: compact once the journal since the last snapshot exceeds this, or the snapshot's
+    #: own size if larger (so a write's share of the snapshot cost never grows with the state).
+    journal_compact_bytes: int = Field(default=8 << 20, ge=0)
+    #: fdatasync the journal and blobs before answering (off: a process crash still loses
+    #: nothing, as the kernel keeps what was written; only a power loss could).
+    fsync: bool = True
 
     #: module run as `python -m <module>` for endpoint instances (the serving container).
     serving_module: str = "model_containers.serving"

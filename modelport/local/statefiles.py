@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
 
 
 def write_json_atomic(path: Path, document: Any) -> None:
@@ -42,16 +44,59 @@ def read_json(path: Path, default: Any = None) -> Any:
 
 
 class BlobStore:
-    """Content-addressed blobs (`<sha256>` files) so unchanged data is written once."""
+    """Content-addressed blobs (`<sha256>` files) so unchanged data is written once.
 
-    def __init__(self, root: Path) -> None:
+    `put` makes the blob durable (file and directory entry) before it returns, so a
+    journal record naming it can be acknowledged. `keep_only` removes blobs nothing refers
+    to any more; blobs put since the previous `keep_only`, and blobs pinned by a request
+    whose journal record is not written yet, are always kept.
+    """
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = root
+        self._fsync = fsync
+        self._lock = threading.Lock()  # a rename into place vs. removal of unreferenced blobs
+        self._recent: set[str] = set()
+        self._pinned: dict[str, int] = {}
+
+    def pin(self, digest: str) -> None:
+        with self._lock:
+            self._pinned[digest] = self._pinned.get(digest, 0) + 1
+
+    def unpin(self, digest: str) -> None:
+        with self._lock:
+            left = self._pinned.get(digest, 0) - 1
+            if left > 0:
+                self._pinned[digest] = left
+            else:
+                self._pinned.pop(digest, None)
+
+    def path(self, digest: str) -> Path:
+        return self.root / digest
 
     def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         path = self.root / digest
-        if not path.exists():
-            write_bytes_atomic(path, data)
+        with self._lock:
+            self._recent.add(digest)
+            if path.exists():
+                return digest
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{digest}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                if self._fsync:
+                    os.fdatasync(handle.fileno())
+            with self._lock:
+                self._recent.add(digest)
+                os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        if self._fsync:
+            fsync_dir(self.root)
         return digest
 
     def get(self, digest: str) -> bytes:
@@ -61,12 +106,30 @@ class BlobStore:
         return (self.root / digest).exists()
 
     def keep_only(self, digests: set[str]) -> None:
-        """Remove blobs no snapshot refers to any more."""
+        """Remove blobs no snapshot refers to any more (nor any put since the last call)."""
         if not self.root.exists():
             return
-        for path in self.root.iterdir():
-            if path.name not in digests and not path.name.startswith("."):
+        with self._lock:
+            keep = digests | self._recent | set(self._pinned)
+            self._recent = set()
+            for path in self.root.iterdir():
+                if path.name not in keep and not path.name.startswith("."):
+                    path.unlink(missing_ok=True)
+
+    def remove_temporary(self) -> None:
+        """Temporary files a crash left behind (call before anything writes blobs)."""
+        if self.root.exists():
+            for path in self.root.glob(".*.tmp"):
                 path.unlink(missing_ok=True)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a creation, rename or removal in the directory `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class StateDirInUse(RuntimeError):

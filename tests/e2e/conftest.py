@@ -69,6 +69,14 @@ class LocalUp:
             self.process.stdout.close()
             self.process.stderr.close()
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: nothing gets to clean up."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=30)
+        self.process.stdout.close()
+        self.process.stderr.close()
+
     @property
     def url(self) -> str:
         return self.info["api_url"]

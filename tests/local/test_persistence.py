@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 
+from modelport.local.aws.journal.log import segments
 from modelport.local.statefiles import read_json
 from modelport.local.testing import wait_for
 
@@ -108,26 +109,38 @@ def test_what_was_written_is_back_after_a_restart(cloud, aws, unique):
     assert policies["ScalingPolicies"][0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 70.0
 
 
-def test_changes_are_snapshotted_periodically_while_running(cloud, aws, unique):
+def test_the_journal_is_compacted_in_the_background_once_it_outgrows_the_snapshot(cloud, aws, unique):
+    """A write's share of compaction never grows with the state: the journal is folded into
+    a new snapshot only when it has grown as large as the last snapshot."""
     cloud.stop()
     cloud.settings.snapshot_interval_s = 0.2
+    cloud.settings.journal_compact_bytes = 0
     try:
         cloud.start()
+        durable = cloud.aws.durable
+        durable.min_journal_bytes = 0
         ddb = aws("dynamodb")
         table = f"periodic-{unique}"
         ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                          KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
                          AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
-        ddb.put_item(TableName=table, Item={"PK": {"S": "written-while-running"}})
+        first = durable.log.segment
+        written = 0
+        while durable.log.segment == first:
+            assert written < 10 * max(durable.snapshot_bytes, 1 << 16), "no compaction"
+            ddb.put_item(TableName=table, Item={"PK": {"S": f"k{written}"}, "pad": {"S": "x" * 4000}})
+            written += 1
         manifest = cloud.settings.state_dir / "aws" / "snapshot.json"
 
-        def snapshotted():
+        def compacted():
             document = read_json(manifest, {}) or {}
-            tables = {t["create"]["TableName"]: t for t in document.get("dynamodb", [])}
-            return table in tables and tables[table]["items"]
+            tables = {t["table"]: t for t in document.get("data", {}).get("dynamodb", [])}
+            return document.get("journal_from", 0) > first and table in tables and tables[table]["items"]
 
-        assert wait_for(snapshotted, 10, 0.1, "a periodic snapshot") == [{"PK": {"S": "written-while-running"}}]
+        assert wait_for(compacted, 10, 0.1, "a compaction")
+        assert min(segments(durable.log.root)) > first  # the segments it covers are gone
     finally:
         cloud.stop()
         cloud.settings.snapshot_interval_s = 0
+        cloud.settings.journal_compact_bytes = 8 << 20
         cloud.start()

@@ -8,9 +8,9 @@ Routing, in order:
 * API Gateway `FlushStageAuthorizersCache` → the callback the local gateway registered;
 * everything else → moto's server application, with fixes on the way: the first Step
   Functions request loads `sfn_compat`, a `StartExecution` without a name gets a UUID,
-  and an S3 `PutObject` is checked against its declared checksum (`s3_checksums`);
-  DynamoDB requests are served one at a time, which gives moto DynamoDB's atomic,
-  serialisable transactions.
+  and an S3 `PutObject` is checked against its declared checksum (`s3_checksums`).
+  "moto" here is moto behind the write-ahead journal (`journal.Durable`), which also
+  serves DynamoDB requests one at a time (moto's transactions need it).
   Application Auto Scaling stays moto's (its shapes and validation are right); the front
   tells the local SageMaker after a change to a `sagemaker` scalable target or policy, so
   it applies the new bounds at once.
@@ -45,8 +45,6 @@ _AUTOSCALING_HOOKED = {
     "PutScalingPolicy",
     "DeleteScalingPolicy",
 }
-#: operations that never change state; anything else passed to moto marks the state dirty.
-_READ_PREFIXES = ("Describe", "List", "Get", "Scan", "Query", "BatchGet", "Receive")
 
 
 class ScalingObserver(Protocol):
@@ -63,13 +61,6 @@ class Front:
         self.scaling_observer: ScalingObserver | None = None
         self._flushers: dict[tuple[str, str], Callable[[], None]] = {}
         self._lock = threading.Lock()
-        self._dirty = threading.Event()
-        # moto applies a transaction's items one by one and undoes a cancelled one by
-        # restoring a copy of every table it touched, so concurrent requests can see half a
-        # transaction, lose each other's writes, or fail with a 500. DynamoDB's writes are
-        # atomic and serialisable, and the platform relies on it (one conditional
-        # transaction per change and its audit event): DynamoDB requests go one at a time.
-        self._dynamodb_lock = threading.Lock()
 
     # -- wiring -------------------------------------------------------------------------
     def attach_sagemaker(self, app: WSGIApp, observer: ScalingObserver | None = None) -> None:
@@ -83,16 +74,6 @@ class Front:
         """Let `FlushStageAuthorizersCache` on `rest_api_id`/`stage` call `flush`."""
         with self._lock:
             self._flushers[(rest_api_id, stage)] = flush
-
-    # -- change tracking (for snapshots) ------------------------------------------------
-    def take_dirty(self) -> bool:
-        """True once after any state-changing request reached moto."""
-        was = self._dirty.is_set()
-        self._dirty.clear()
-        return was
-
-    def mark_dirty(self) -> None:
-        self._dirty.set()
 
     # -- WSGI ---------------------------------------------------------------------------
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -109,8 +90,6 @@ class Front:
         if flush and request.method == "DELETE":
             return self._flush(flush["api"], flush["stage"])(environ, start_response)
         operation = target.rsplit(".", 1)[-1]
-        if not operation.startswith(_READ_PREFIXES) and request.method not in ("GET", "HEAD"):
-            self._dirty.set()
         if target.startswith("AnyScaleFrontendService.") and operation in _AUTOSCALING_HOOKED:
             return self._autoscaling(environ, start_response, operation)
         if target.startswith("AWSStepFunctions."):
@@ -122,9 +101,6 @@ class Front:
             refused = check_put(environ)
             if refused is not None:
                 return refused(environ, start_response)
-        elif target.startswith("DynamoDB_"):
-            with self._dynamodb_lock:
-                return [b"".join(self.moto_app(environ, start_response))]
         return self.moto_app(environ, start_response)
 
     def _flush(self, api: str, stage: str) -> Response:

@@ -18,8 +18,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.test import Client
 
 from modelport.local.aws.front import Front
+from modelport.local.aws.journal import Durable
 from modelport.local.aws.lambdas import LambdaRegistry
-from modelport.local.aws.snapshot import Snapshotter
 from modelport.local.settings import LocalSettings
 from modelport.local.wsgi import ServerThread
 
@@ -40,8 +40,11 @@ class EmbeddedAWS:
         self.settings = settings
         self.lambdas = LambdaRegistry(settings.region, settings.account_id)
         self._moto = DomainDispatcherApplication(create_backend_app)
-        self.front = Front(self._moto, self.lambdas)
-        self.snapshotter = Snapshotter(self.client, settings.state_dir, settings.region)
+        self.durable = Durable(
+            self._moto, settings.state_dir / "aws", client=self.client, account=settings.account_id,
+            region=settings.region, fsync=settings.fsync, min_journal_bytes=settings.journal_compact_bytes,
+        )
+        self.front = Front(self.durable, self.lambdas)
         self._port = settings.aws_port
         self._server: ServerThread | None = None
         self._session = boto3.session.Session(region_name=settings.region, **CREDENTIALS)
@@ -88,7 +91,8 @@ class EmbeddedAWS:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, *, restore: bool = True) -> EmbeddedAWS:
-        """Serve on loopback, restore the last snapshot, snapshot periodically while dirty."""
+        """Serve on loopback, restore the last snapshot and replay the journal after it,
+        compact the journal into a new snapshot when it has grown."""
         started = time.perf_counter()
         with EmbeddedAWS._guard:
             if EmbeddedAWS._running is not None:
@@ -102,12 +106,10 @@ class EmbeddedAWS:
             self._port = self._server.port  # a restart keeps the port clients know
             self._configure_moto()
             self._server.start()
-            if restore:
-                self.snapshotter.restore()
+            self.durable.restore(from_disk=restore)
         except BaseException:
             self._release()
             raise
-        self.front.take_dirty()
         self._stop.clear()
         if self.settings.snapshot_interval_s > 0:
             self._snapshots = threading.Thread(
@@ -119,7 +121,8 @@ class EmbeddedAWS:
         return self
 
     def stop(self, *, snapshot: bool = True) -> None:
-        """Write a final snapshot (stop what calls the AWS APIs first), then shut down."""
+        """Compact the journal into a final snapshot (stop what calls the AWS APIs first),
+        then shut down. Without it the next start replays the journal: nothing is lost."""
         if self._server is None:
             return
         self._stop.set()
@@ -128,13 +131,12 @@ class EmbeddedAWS:
             self._snapshots = None
         try:
             if snapshot:
-                self.snapshotter.snapshot()
+                self.durable.checkpoint()
         finally:
             self._release()
 
     def snapshot_now(self) -> None:
-        self.snapshotter.snapshot()
-        self.front.take_dirty()
+        self.durable.checkpoint()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -155,17 +157,17 @@ class EmbeddedAWS:
 
     def _snapshot_loop(self) -> None:
         while not self._stop.wait(self.settings.snapshot_interval_s):
-            if self.front.take_dirty():
+            if self.durable.needs_checkpoint():
                 try:
-                    self.snapshotter.snapshot()
-                except Exception:  # keep snapshotting; the next change retries
-                    self.front.mark_dirty()
-                    log.exception("periodic snapshot of the embedded AWS failed")
+                    self.durable.checkpoint()
+                except Exception:  # the journal keeps everything; the next check retries
+                    log.exception("compacting the embedded AWS's journal failed")
 
     def _release(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self.durable.close()
         for name, value in self._previous_env.items():
             if value is None:
                 os.environ.pop(name, None)

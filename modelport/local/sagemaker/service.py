@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from modelport.local.sagemaker.api import SageMakerApp
@@ -16,7 +17,7 @@ from modelport.local.sagemaker.clock import Clock
 from modelport.local.sagemaker.control import Control
 from modelport.local.sagemaker.deployment import Baker, cloudwatch_alarm_states
 from modelport.local.sagemaker.endpoints import Endpoints
-from modelport.local.sagemaker.processes import Launcher, launch
+from modelport.local.sagemaker.processes import Launcher, launch, tracked
 from modelport.local.sagemaker.provision import Provisioner
 from modelport.local.sagemaker.runtime import InvokeResult, invoke
 from modelport.local.sagemaker.shapes import SageMakerError
@@ -26,6 +27,11 @@ from modelport.local.settings import LocalSettings
 from modelport.local.wsgi import ServerThread
 
 log = logging.getLogger(__name__)
+
+
+def processes_dir(state_dir: Path) -> Path:
+    """Where the pid files of the processes of a local SageMaker on `state_dir` are."""
+    return state_dir / "sagemaker" / "processes"
 
 
 class LocalSageMaker:
@@ -47,6 +53,9 @@ class LocalSageMaker:
         self.clock = clock or Clock()
         root = settings.state_dir / "sagemaker"
         self.root = root
+        #: what every job kind (endpoint instances, training, drift) is started with: each
+        #: process leaves a pid file, so a start after a crash can stop what was left running
+        self.launcher = launcher = tracked(launcher, processes_dir(settings.state_dir))
         self.store = Store(root)
         provisioner = Provisioner(
             settings, Artifacts(lambda: aws_client("s3"), root / "artifacts"), launcher, root / "logs",

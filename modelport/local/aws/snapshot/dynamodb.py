@@ -1,4 +1,8 @@
-"""DynamoDB tables (schema, TTL and every item) to and from a JSON snapshot."""
+"""DynamoDB tables (schema and TTL) to and from a snapshot, through the DynamoDB API.
+
+Items are the journal's (`modelport.local.aws.journal.dynamodb_state`); `restore` still
+reads the items of a format-1 snapshot, written before the journal existed.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 _INDEX_KEYS = ("IndexName", "KeySchema", "Projection")
-
-
-def _encode(value: dict) -> dict:
-    """DynamoDB JSON with binary values base64-encoded (JSON has no bytes)."""
-    (kind, inner), = value.items()
-    if kind == "B":
-        return {"B": base64.b64encode(inner).decode()}
-    if kind == "BS":
-        return {"BS": [base64.b64encode(b).decode() for b in inner]}
-    if kind == "M":
-        return {"M": {k: _encode(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [_encode(v) for v in inner]}
-    return value
 
 
 def _decode(value: dict) -> dict:
@@ -37,19 +27,15 @@ def _decode(value: dict) -> dict:
     return value
 
 
-def snapshot(client: Any) -> list[dict]:
-    tables = []
+def tables(client: Any) -> list[dict]:
+    """Every table's CreateTable arguments and TTL setting (no items)."""
+    found = []
     for page in client.get_paginator("list_tables").paginate():
         for name in page["TableNames"]:
             table = client.describe_table(TableName=name)["Table"]
             ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-            items = [
-                {k: _encode(v) for k, v in item.items()}
-                for scan in client.get_paginator("scan").paginate(TableName=name)
-                for item in scan["Items"]
-            ]
-            tables.append({"create": _create_args(table), "ttl": ttl, "items": items})
-    return tables
+            found.append({"create": _create_args(table), "ttl": ttl})
+    return found
 
 
 def _create_args(table: dict) -> dict:
@@ -99,7 +85,7 @@ def restore(client: Any, tables: list[dict]) -> None:
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ValidationException":  # already enabled
                     raise
-        items = table["items"]
+        items = table.get("items") or []
         for start in range(0, len(items), 25):
             requests = [
                 {"PutRequest": {"Item": {k: _decode(v) for k, v in item.items()}}}

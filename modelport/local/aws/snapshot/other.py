@@ -1,8 +1,6 @@
 """SQS queues (attributes, redrive, tags), CloudWatch metric alarms (with state) and
-Application Auto Scaling targets and policies, to and from a JSON snapshot.
-
-Messages in flight are not kept: S3 notifications that were not consumed before a stop
-are lost, as a purge would lose them.
+Application Auto Scaling targets and policies, to and from a JSON snapshot, through the
+AWS APIs. Messages are the journal's (`modelport.local.aws.journal.sqs_state`).
 """
 
 from __future__ import annotations
