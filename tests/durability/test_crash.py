@@ -13,7 +13,6 @@ import httpx
 
 from tests.e2e.conftest import LocalUp
 
-
 CARD = {"intended_use": "t", "limitations": "t", "evaluation": "t", "training_data": "t"}
 
 
