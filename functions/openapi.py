@@ -23,7 +23,7 @@ _REF = re.compile(r"#/components/schemas/([A-Za-z0-9_.-]+)")
 
 #: The Router modules of each control-plane Lambda.
 ROUTERS = {
-    "registry": ("functions.registry.models", "functions.registry.versions"),
+    "registry": ("functions.registry.models", "functions.registry.versions", "functions.registry.lifecycle"),
     "versioning": ("functions.versioning.approvals", "functions.versioning.aliases"),
     "keys": ("functions.keys.routes",),
     "audit": ("functions.audit.routes",),
@@ -70,8 +70,32 @@ def document() -> dict[str, Any]:
     for route in ROUTES:
         if route.inference:
             doc["paths"].setdefault(route.path, {})[route.method.lower()] = _inference(route, error)
+    _merge_patch(doc, error)
     _prune(doc)
     return doc
+
+
+def _merge_patch(doc: dict[str, Any], error: dict[str, Any]) -> None:
+    """`PATCH /v1/models/{name}` reads its body itself (a JSON Merge Patch, RFC 7386): say what it takes."""
+    from functions.core.lifecycle import ModelSettings
+
+    schemas = doc["components"]["schemas"]
+    schema = ModelSettings.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas["ModelSettings"] = schema
+    body = {"schema": {"$ref": "#/components/schemas/ModelSettings"}}
+    operation = doc["paths"]["/v1/models/{name}"]["patch"]
+    operation["requestBody"] = {
+        "required": True, "content": {"application/merge-patch+json": body, "application/json": body},
+        "description": "a merge patch of these settings: members replace, objects merge, null restores a default",
+    }
+    operation.setdefault("parameters", []).append({
+        "name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
+        "description": 'the model\'s ETag (its revision, e.g. "3"), or * for any',
+    })
+    for status, text in (("412", "the revision in If-Match is stale"), ("428", "If-Match is missing")):
+        operation["responses"][status] = {"description": text, **error}
 
 
 def _prune(doc: dict[str, Any]) -> None:

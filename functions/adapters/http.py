@@ -29,6 +29,8 @@ from functions.core.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
+    PreconditionRequired,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -47,7 +49,12 @@ STATUS: tuple[tuple[type[DomainError], HTTPStatus], ...] = (
     (Conflict, HTTPStatus.CONFLICT),
     (PayloadTooLarge, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
     (UnsupportedMediaType, HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+    (PreconditionFailed, HTTPStatus.PRECONDITION_FAILED),
+    (PreconditionRequired, HTTPStatus.PRECONDITION_REQUIRED),
 )
+
+JSON_MEDIA = frozenset({"application/json"})
+MERGE_PATCH = "application/merge-patch+json"
 
 #: One shared metrics set (Powertools keeps it per process); handlers flush it.
 metrics = Metrics(namespace="Modelport")
@@ -125,9 +132,14 @@ def install(app: APIGatewayRestResolver, logger: Logger) -> None:
     def _limits(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
         event = app.current_event
         if event.body and event.http_method in ("POST", "PUT", "PATCH"):
-            media = _header(event.headers, "content-type") or ""
-            if media.split(";")[0].strip().lower() != "application/json" or event.is_base64_encoded:
-                raise UnsupportedMediaType("send the request body as application/json")
+            media = (_header(event.headers, "content-type") or "").split(";")[0].strip().lower()
+            # a PATCH is a JSON Merge Patch (RFC 7386), whose own media type is accepted too
+            allowed = JSON_MEDIA | ({MERGE_PATCH} if event.http_method == "PATCH" else set())
+            if media not in allowed or event.is_base64_encoded:
+                raise UnsupportedMediaType(
+                    "send the request body as application/json"
+                    + (" or application/merge-patch+json" if event.http_method == "PATCH" else "")
+                )
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         return next_middleware(app)
 

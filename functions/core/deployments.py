@@ -29,6 +29,7 @@ from functions.core.errors import (
     VersionNotServable,
 )
 from functions.core.governance import PRODUCTION
+from functions.core.lifecycle import require_active
 from functions.core.models import Alias, Model, ModelVersion, VersionStatus, system_actor
 from functions.core.mutations import Put, change, commit, update_model_record
 from functions.core.ports import Context, Deps
@@ -175,6 +176,7 @@ def start_deployment(
         model, head = deps.store.read_head(name, Model.key_for(name), Model)
         if model is None:
             raise ModelNotFound(f"model {name!r} does not exist")
+        require_active(model)
         version = find_version(deps, name, spec, consistent=True)
         check_deployable(model, version, new.alias, new.image)
         previous = deps.store.get(Alias.key_for(name, new.alias), Alias, consistent=True)

@@ -64,6 +64,14 @@ class UnsupportedMediaType(DomainError):
     """The request body is not JSON."""
 
 
+class PreconditionFailed(DomainError):
+    """A precondition of the request (`If-Match`: the revision it was based on) no longer holds."""
+
+
+class PreconditionRequired(DomainError):
+    """The request must say which revision it is based on (`If-Match`), so it cannot undo a change unseen."""
+
+
 # --- the specific errors ------------------------------------------------------------------
 
 
@@ -208,3 +216,27 @@ class DeploymentInProgress(Conflict):
 
 class RetrainInProgress(Conflict):
     """Another retrain of the same model has not finished; its id is in the message."""
+
+
+# --- model lifecycle (issue 12) -----------------------------------------------------------
+
+
+class ModelRetired(Conflict):
+    """The model is retired: it stays in the inventory, read-only."""
+
+
+class ModelInUse(Conflict):
+    """The model still serves (a deployed alias) or changes (a running deployment or retrain)."""
+
+
+class ChangeNotFound(NotFound):
+    pass
+
+
+class ChangeNotPending(Conflict):
+    """The pending change was already applied, rejected, or has expired."""
+
+
+class ChangeStale(Conflict):
+    """The model changed after the pending change was requested; request it again."""
+

@@ -16,6 +16,7 @@ from functions.core.errors import (
     VersionNotFound,
     VersionNotServable,
 )
+from functions.core.lifecycle import require_active
 from functions.core.models import (
     TRANSITIONS,
     Alias,
@@ -122,6 +123,7 @@ def _transition(
         model, head = deps.store.read_head(name, Model.key_for(name), Model)
         if model is None:
             raise ModelNotFound(f"model {name!r} does not exist")
+        require_active(model)
         current = deps.store.get(ModelVersion.key_for(name, number), ModelVersion, consistent=True)
         if current is None:
             raise VersionNotFound(f"{name} {number} does not exist")
@@ -172,6 +174,7 @@ def set_alias(
         model, head = deps.store.read_head(name, Model.key_for(name), Model)
         if model is None:
             raise ModelNotFound(f"model {name!r} does not exist")
+        require_active(model)
         target = find_version(deps, name, wanted, consistent=True)
         if target.status in (VersionStatus.rejected, VersionStatus.archived):
             raise VersionNotServable(f"{name} {target.version} is {target.status.value}")

@@ -27,6 +27,7 @@ from functions.core.records import (
     model_pk,
     version_sk,
 )
+from functions.core.risk import ProductionState, RiskTier
 from functions.core.semver import Bump, SemVer
 
 MODEL_NAME_RE = r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$"
@@ -100,6 +101,10 @@ class ModelPolicy(_Strict):
     #: a candidate must beat production by at least this much (absolute).
     min_improvement: float = Field(default=0.0, ge=0)
     on_retrain: RetrainAction = RetrainAction.submit
+    #: `high` needs two approvals from different approvers (`functions.core.risk`).
+    risk_tier: RiskTier = RiskTier.medium
+    #: days within which production must be revalidated (None: the tier's default).
+    revalidation_days: int | None = Field(default=None, ge=1, le=3650)
 
 
 class TrainingSpec(_Strict):
@@ -151,6 +156,13 @@ class Model(Record):
     #: highest published version, kept here so a bump needs no second read.
     latest_version: str | None = None
     version_count: int = 0
+    #: revision of the model's settings (`If-Match`); bumped by PATCH and retire only.
+    revision: int = 1
+    status: Literal["active", "retired"] = "active"
+    retired_at: datetime | None = None
+    retired_by: str | None = None
+    #: what backs `production` and when it is due for revalidation (`functions.core.risk`).
+    production: ProductionState | None = None
 
     @property
     def key(self) -> ItemKey:

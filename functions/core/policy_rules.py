@@ -40,6 +40,7 @@ from functions.core.models import (
     TrainingSpec,
     VersionStatus,
 )
+from functions.core.risk import TIER_ORDER, interval_days
 
 if TYPE_CHECKING:
     from functions.core.stages import ImageRef
@@ -106,6 +107,13 @@ def loosenings(before: Governed | None, after: Governed) -> tuple[Loosening, ...
     if q.min_improvement < p.min_improvement:
         found.append(Loosening("policy.min_improvement", p.min_improvement, q.min_improvement,
                                "a retrained candidate needs to beat production by less"))
+    if TIER_ORDER.index(q.risk_tier) < TIER_ORDER.index(p.risk_tier):
+        found.append(Loosening("policy.risk_tier", p.risk_tier.value, q.risk_tier.value,
+                               "versions need fewer approvals and production is revalidated less often"))
+    days_before, days_after = (interval_days(x.risk_tier, x.revalidation_days) for x in (p, q))
+    if days_after > days_before:
+        found.append(Loosening("policy.revalidation_days", days_before, days_after,
+                               "production may go longer without being validated again"))
     t, u = old.training, after.training
     if u.image is not None and u.image != t.image:
         found.append(Loosening("training.image", t.image, u.image,

@@ -14,6 +14,7 @@ from functions.core.errors import (
     VersionConflict,
     VersionNotFound,
 )
+from functions.core.lifecycle import require_active
 from functions.core.models import (
     Alias,
     Artifact,
@@ -65,11 +66,14 @@ def require_model(deps: Deps, name: str, *, consistent: bool = False) -> Model:
     return model
 
 
-def list_models(deps: Deps, ctx: Context, *, limit: int = 50, cursor: str | None = None) -> Page[Model]:
-    """One index Query per page, in name order; models the key's patterns do not cover are left out."""
+def list_models(
+    deps: Deps, ctx: Context, *, limit: int = 50, cursor: str | None = None, status: str = "active"
+) -> Page[Model]:
+    """One index Query per page, in name order; models the key's patterns do not cover, and
+    (unless `status` is `retired` or `all`) retired models, are left out of the page."""
     access.require(ctx.actor, access.READ)
     page = deps.store.list_index(MODELS_INDEX_PK, Model, limit=limit, cursor=cursor)
-    return Page([m for m in page.items if ctx.actor.covers(m.name)], page.cursor)
+    return Page([m for m in page.items if ctx.actor.covers(m.name) and status in ("all", m.status)], page.cursor)
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ def publish_version(
         model, head = deps.store.read_head(name, Model.key_for(name), Model)
         if model is None:
             raise ModelNotFound(f"model {name!r} does not exist")
+        require_active(model)
         if new.version is not None:
             number = SemVer.parse(new.version)
         elif model.latest_version is None:

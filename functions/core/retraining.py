@@ -20,8 +20,15 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core import access, exclusive
-from functions.core.errors import Conflict, ModelNotFound, RetrainInProgress, RetrainNotFound
+from functions.core.errors import (
+    Conflict,
+    ModelNotFound,
+    ModelRetired,
+    RetrainInProgress,
+    RetrainNotFound,
+)
 from functions.core.evaluation import Evaluation, evaluate, production_version  # noqa: F401 - re-exported
+from functions.core.lifecycle import require_active
 from functions.core.models import (
     MODEL_NAME_RE,
     SHA256_RE,
@@ -174,6 +181,7 @@ def request_dataset_upload(deps: Deps, ctx: Context, name: str, new: NewDataset,
         model, head = deps.store.read_head(name, Model.key_for(name), Model)
         if model is None:
             raise ModelNotFound(f"model {name!r} does not exist")
+        require_active(model)
         # the upload would start a second retrain: say so now, not after the upload
         running = _running_retrain(deps, name)
         if running is not None:
@@ -205,12 +213,13 @@ def open_retrain(deps: Deps, ctx: Context, name: str, dataset: Dataset, retrain_
         retrain = Retrain(id=retrain_id_, model=name, dataset=dataset, created_at=now, updated_at=now,
                           steps=[StepMark(step="queued", at=now)])
         try:
+            require_active(model)
             one_at_a_time = exclusive.claim(
                 deps, name, exclusive.RETRAIN_SCOPE, retrain_id_,
                 running=lambda other: _unfinished(deps, name, other), refused=_in_progress,
                 raced=RetrainInProgress(f"another retrain of {name} started at the same moment; retry"),
             )
-        except RetrainInProgress as refused:
+        except (RetrainInProgress, ModelRetired) as refused:
             # Nobody waits for this answer (an S3 notification brought the dataset): the
             # refusal is recorded, finished, so the trigger starts nothing and it is visible.
             retrain = retrain.model_copy(update={

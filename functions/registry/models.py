@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -41,12 +41,23 @@ def create_model(model: Annotated[NewModel, Body()]) -> Response[Model]:
     return http.created(body)
 
 
-@router.get("/v1/models", summary="List models (by name, paginated)", tags=["models"])
-def list_models(limit: Limit = 50, cursor: Cursor = None) -> http.PageOut[Model]:
-    page = registry.list_models(wiring.deps(), http.caller(router), limit=limit, cursor=cursor)
+@router.get(
+    "/v1/models",
+    summary="List models (by name, paginated)",
+    description="Active models unless `status` is `retired` or `all`; a page may hold fewer than `limit` items.",
+    tags=["models"],
+)
+def list_models(
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    status: Annotated[Literal["active", "retired", "all"], Query(description="which models")] = "active",
+) -> http.PageOut[Model]:
+    page = registry.list_models(wiring.deps(), http.caller(router), limit=limit, cursor=cursor, status=status)
     return http.page_out(page)
 
 
-@router.get("/v1/models/<name>", summary="Get a model", tags=["models"])
-def get_model(name: ModelName) -> Model:
-    return registry.get_model(wiring.deps(), http.caller(router), name).model_dump(mode="json")
+@router.get("/v1/models/<name>", summary="Get a model (its ETag is its revision)", tags=["models"])
+def get_model(name: ModelName) -> Response[Model]:
+    from functions.registry.lifecycle import with_etag
+
+    return with_etag(registry.get_model(wiring.deps(), http.caller(router), name))

@@ -29,6 +29,9 @@ aliases = typer.Typer(help="Point aliases (production, staging, ...) at versions
 
 
 def register(app: typer.Typer) -> None:
+    from modelport.cli import lifecycle
+
+    lifecycle.register(models)
     app.add_typer(models, name="models")
     app.add_typer(versions, name="versions")
     app.add_typer(aliases, name="alias")
@@ -89,10 +92,13 @@ def create_model(
 
 
 @command(models, "list")
-def list_models(as_json: JsonOpt = False) -> None:
-    """List models by name."""
+def list_models(
+    status: Annotated[str, typer.Option(help="active, retired or all")] = "active",
+    as_json: JsonOpt = False,
+) -> None:
+    """List models by name (active ones unless --status says otherwise)."""
     with client() as api:
-        found = list(api.models.list())
+        found = list(api.models.list(status=status))
     if as_json:
         return print_json(found)
     table("models", ["name", "framework", "owner", "latest", "versions", "created"],
@@ -115,6 +121,7 @@ def show_model(name: str, as_json: JsonOpt = False) -> None:
 def _render_model(model: Model) -> None:
     fields([
         ("name", model.name), ("framework", model.framework), ("owner", model.owner),
+        ("status", model.status), ("revision", model.revision),
         ("description", model.description), ("latest", model.latest_version),
         ("versions", model.version_count), ("created", f"{when(model.created_at)} by {model.created_by}"),
         ("policy", model.policy.model_dump(mode="json")),

@@ -11,6 +11,7 @@ from modelport.client.errors import (
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
+    PreconditionFailedError,
     RateLimitedError,
     ServerError,
     TransportError,
@@ -21,6 +22,6 @@ from modelport.client.errors import (
 __all__ = [
     "AuthenticationError", "Client", "ConfigurationError", "ConflictError", "InvalidInputError",
     "ModelInvocationError", "ModelportError", "NotFoundError", "PayloadTooLargeError",
-    "PermissionDeniedError", "RateLimitedError", "ServerError", "TransportError",
+    "PermissionDeniedError", "PreconditionFailedError", "RateLimitedError", "ServerError", "TransportError",
     "UnsupportedMediaTypeError", "UploadError",
 ]  # fmt: skip

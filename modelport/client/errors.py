@@ -65,6 +65,10 @@ class ConflictError(ModelportError):
     """409: the request contradicts the current state (exists, bad transition, ...)."""
 
 
+class PreconditionFailedError(ModelportError):
+    """412 (the revision a change was based on is stale) or 428 (no revision was sent)."""
+
+
 class PayloadTooLargeError(ModelportError):
     """413."""
 
@@ -95,6 +99,8 @@ _BY_STATUS: dict[int, type[ModelportError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    412: PreconditionFailedError,
+    428: PreconditionFailedError,
     413: PayloadTooLargeError,
     415: UnsupportedMediaTypeError,
     424: ModelInvocationError,

@@ -8,6 +8,7 @@ after a lost answer cannot create twice.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from modelport.client.shapes import (
     CreatedKey,
     Identity,
     Model,
+    ModelChange,
     ModelVersion,
     NewKey,
     NewModel,
@@ -88,12 +90,56 @@ class Models(_Resource):
     def get(self, name: str) -> Model:
         return Model.model_validate(self._t.json("GET", f"/v1/models/{seg(name)}"))
 
-    def page(self, *, limit: int = 50, cursor: str | None = None) -> Page[Model]:
-        data = self._t.json("GET", "/v1/models", params={"limit": limit, "cursor": cursor})
+    def page(self, *, limit: int = 50, cursor: str | None = None, status: str = "active") -> Page[Model]:
+        data = self._t.json("GET", "/v1/models", params={"limit": limit, "cursor": cursor, "status": status})
         return Page[Model].model_validate(data)
 
-    def list(self, *, page_size: int = 50) -> Iterator[Model]:
-        return iterate(lambda cursor: self.page(limit=page_size, cursor=cursor))
+    def list(self, *, page_size: int = 50, status: str = "active") -> Iterator[Model]:
+        """Models by name: `active` ones, or `retired`, or `all`."""
+        return iterate(lambda cursor: self.page(limit=page_size, cursor=cursor, status=status))
+
+    def update(self, name: str, patch: dict[str, Any], *, revision: int | None = None) -> Model | ModelChange:
+        """Apply a JSON Merge Patch to a model's settings (`description`, `owner`, `policy`,
+        `training`; `None` restores a default). `revision` is the one the change is based on
+        (sent as If-Match; a stale one raises PreconditionFailedError); without it the current
+        one is read first. Returns the updated model, or the pending change when the patch
+        loosens the policy and waits for a second approver."""
+        if revision is None:
+            revision = self.get(name).revision
+        response = self._t.send(
+            "PATCH", f"/v1/models/{seg(name)}", content=json.dumps(patch).encode(),
+            headers={"Content-Type": "application/merge-patch+json", "If-Match": f'"{revision}"'},
+        )  # fmt: skip
+        if response.status_code == 202:
+            return ModelChange.model_validate(response.json())
+        return Model.model_validate(response.json())
+
+    def retire(self, name: str, *, reason: str | None = None) -> Model:
+        """Retire a model: read-only from then on (refused while an alias is deployed)."""
+        body = {"reason": reason} if reason else None
+        return Model.model_validate(self._t.json("POST", f"/v1/models/{seg(name)}/retire", body=body))
+
+    def changes_page(self, name: str, *, limit: int = 50, cursor: str | None = None) -> Page[ModelChange]:
+        data = self._t.json("GET", f"/v1/models/{seg(name)}/changes", params={"limit": limit, "cursor": cursor})
+        return Page[ModelChange].model_validate(data)
+
+    def changes(self, name: str, *, page_size: int = 50) -> Iterator[ModelChange]:
+        """A model's requested changes (pending, applied, rejected), newest first."""
+        return iterate(lambda cursor: self.changes_page(name, limit=page_size, cursor=cursor))
+
+    def change(self, name: str, change_id: str) -> ModelChange:
+        return ModelChange.model_validate(self._t.json("GET", f"/v1/models/{seg(name)}/changes/{seg(change_id)}"))
+
+    def confirm(self, name: str, change_id: str, comment: str | None = None) -> ModelChange:
+        """Confirm (and so apply) a pending change: a second approver or admin."""
+        return self._decide(name, change_id, "confirm", comment)
+
+    def reject(self, name: str, change_id: str, comment: str | None = None) -> ModelChange:
+        return self._decide(name, change_id, "reject", comment)
+
+    def _decide(self, name: str, change_id: str, action: str, comment: str | None) -> ModelChange:
+        path = f"/v1/models/{seg(name)}/changes/{seg(change_id)}/{action}"
+        return ModelChange.model_validate(self._t.json("POST", path, body={"comment": comment} if comment else None))
 
 
 class Versions(_Resource):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.core.access import Permission
 from functions.core.apikeys import Identity
 from functions.core.audit import AuditEvent, VerifyResult
+from functions.core.lifecycle import ModelChange
 from functions.core.models import (
     Alias,
     ApiKeyInfo,
@@ -37,7 +38,7 @@ T = TypeVar("T")
 
 __all__ = [
     "Alias", "AliasPeriod", "ApiKeyInfo", "AuditEvent", "AuditReport", "CreatedKey", "Identity", "Invocation",
-    "Model", "ModelCard", "ModelPolicy", "ModelVersion", "NewKey", "NewModel", "NewVersion", "Page", "Permission",
+    "Model", "ModelCard", "ModelChange", "ModelPolicy", "ModelVersion", "NewKey", "NewModel", "NewVersion", "Page", "Permission",
     "PublishedVersion", "Role", "Signature", "TrainingSpec", "Upload", "VerifyResult", "VersionStatus",
 ]  # fmt: skip
 

@@ -26,3 +26,28 @@ def test_alias_history_and_what_served_at(cli, tmp_path, unique) -> None:
     one_error_line(cli("alias", "history", name, "--at", "2001-01-01T00:00:00"), "UTC offset", "HTTP 400")
     one_error_line(cli("alias", "history", name, "--at", "soon"), "query.at", "HTTP 400")
     one_error_line(cli("alias", "history", name, "staging"), "AliasNotFound", "HTTP 404")
+
+
+def test_models_update_confirm_and_retire(cli, token, unique) -> None:
+    name = f"life-{unique}"
+    ok(cli("models", "create", name, "--framework", "python", "--owner", "team"))
+    updated = json.loads(ok(cli("models", "update", name, "--description", "churn risk", "--risk-tier", "high",
+                                "--json")))
+    assert (updated["description"], updated["policy"]["risk_tier"], updated["revision"]) == ("churn risk", "high", 2)
+    one_error_line(cli("models", "update", name, "--owner", "x", "--revision", "1"), "PreconditionFailed", "HTTP 412")
+    one_error_line(cli("models", "update", name), "nothing to change")
+    one_error_line(cli("models", "update", name, "--patch", "[1]"), "JSON object")
+    one_error_line(cli("models", "update", name, "--patch", '{"name": "other"}'), "not name", "HTTP 400")
+    # the admin asks to loosen; a second person (an approver) confirms
+    pending = ok(cli("models", "update", name, "--no-require-approval"))
+    assert "pending" in pending and "policy.require_approval" in pending
+    [change] = json.loads(ok(cli("models", "changes", name, "--json")))
+    one_error_line(cli("models", "confirm", name, change["id"]), "FourEyesViolation", "HTTP 403")
+    approver = token(["approver"], owner=f"risk-{unique}")
+    assert "applied" in ok(cli("models", "confirm", name, change["id"], "--comment", "sandbox", key=approver))
+    assert json.loads(ok(cli("models", "show", name, "--json")))["model"]["policy"]["require_approval"] is False
+    retired = json.loads(ok(cli("models", "retire", name, "--reason", "superseded", "--json")))
+    assert retired["status"] == "retired"
+    assert name in [m["name"] for m in json.loads(ok(cli("models", "list", "--status", "retired", "--json")))]
+    assert name not in [m["name"] for m in json.loads(ok(cli("models", "list", "--json")))]
+    one_error_line(cli("models", "update", name, "--description", "again"), "ModelRetired", "HTTP 409")

@@ -104,7 +104,9 @@ class Gateway:
         module = importlib.import_module(f"functions.{route.function}.handler")
         response = module.lambda_handler(event, LambdaContext())
         body = json.loads(response["body"]) if response.get("body") else None
-        return Reply(response["statusCode"], body, response.get("headers") or {})
+        # API Gateway sends both maps; a REST proxy answer may use either
+        headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v}
+        return Reply(response["statusCode"], body, {**headers, **(response.get("headers") or {})})
 
     def authorize(self, route: Route, path: str, params: dict[str, str], headers: dict[str, str]) -> dict | Reply:
         from functions.auth.handler import lambda_handler

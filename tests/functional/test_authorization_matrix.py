@@ -13,6 +13,13 @@ EXPECTED = {
     ("POST", "/v1/models"): ({"admin", "publisher"}, True),
     ("GET", "/v1/models"): (ALL, False),
     ("GET", "/v1/models/{name}"): (ALL, True),
+    # a description is the publishers' (approvers change the policy only)
+    ("PATCH", "/v1/models/{name}"): ({"admin", "publisher"}, True),
+    ("POST", "/v1/models/{name}/retire"): ({"admin", "publisher"}, True),
+    ("GET", "/v1/models/{name}/changes"): (ALL, True),
+    ("GET", "/v1/models/{name}/changes/{change_id}"): (ALL, True),
+    ("POST", "/v1/models/{name}/changes/{change_id}/confirm"): ({"admin", "approver"}, True),
+    ("POST", "/v1/models/{name}/changes/{change_id}/reject"): ({"admin", "publisher", "approver"}, True),
     ("POST", "/v1/models/{name}/versions"): ({"admin", "publisher"}, True),
     ("GET", "/v1/models/{name}/versions"): (ALL, True),
     ("GET", "/v1/models/{name}/versions/{spec}"): (ALL, True),
@@ -34,13 +41,16 @@ EXPECTED = {
     ("POST", "/v2/models/{name}/infer"): (ALL, True),
     ("POST", "/v2/models/{name}/versions/{spec}/infer"): (ALL, True),
 }
-PARAMS = {"name": "churn", "spec": "1.0.0", "alias": "staging", "key_id": "ffffffffffffffff"}
+PARAMS = {"name": "churn", "spec": "1.0.0", "alias": "staging", "key_id": "ffffffffffffffff",
+          "change_id": "20250101-000000-abcdef"}
 BODIES = {
     ("POST", "/v1/models"): {"name": "churn", "owner": "x", "framework": "onnx"},
     ("POST", "/v1/models/{name}/versions"): {"bump": "patch", "sha256": "ab" * 32, "size": 1},
     ("PUT", "/v1/models/{name}/aliases/{alias}"): {"version": "1.0.0"},
     ("POST", "/v1/keys"): {"owner": "x", "roles": ["consumer"]},
+    ("PATCH", "/v1/models/{name}"): {"description": "changed"},
 }
+HEADERS = {("PATCH", "/v1/models/{name}"): {"If-Match": "*"}}
 QUERIES = {("GET", "/v1/audit"): {"chain": "churn"}, ("GET", "/v1/audit/verify"): {"chain": "churn"}}
 
 
@@ -78,6 +88,7 @@ def test_authorization_matrix(gateway, world):
             reply = gateway.call(
                 route.method, path, token=token,
                 json_body=BODIES.get((route.method, route.path)), query=QUERIES.get((route.method, route.path)),
+                headers=HEADERS.get((route.method, route.path)),
             )  # fmt: skip
             may = role in allowed and (match or not scoped)
             refused = reply.status == 403 and reply.error == "Forbidden"

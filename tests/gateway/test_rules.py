@@ -29,7 +29,8 @@ from modelport.local.gateway.events import (
 from modelport.local.gateway.routing import Router
 
 SAMPLE = {"name": "churn", "spec": "1.x", "alias": "production", "key_id": "0123456789abcdef",
-          "deployment_id": "20250101-120000-a1b2c3", "retrain_id": "20250101-120000-0123456789abcdef"}
+          "deployment_id": "20250101-120000-a1b2c3", "retrain_id": "20250101-120000-0123456789abcdef",
+          "change_id": "20250101-120000-d4e5f6"}
 STAGE = Stage(api_id="api1", stage="local", region="us-east-1", account_id="123456789012")
 
 
@@ -51,6 +52,7 @@ def test_every_route_matches_its_own_path_and_nothing_else() -> None:
         assert found.params == {name: SAMPLE[name] for name in route.path_params}
     assert router.match("GET", "/v1/nothing") is None
     assert router.match("PATCH", "/v1/models") is None
+    assert router.match("PATCH", "/v1/models/churn").route == find("PATCH", "/v1/models/{name}")
     assert router.match("GET", "/v1/models/churn/versions/1.0.0/submit") is None  # POST only
 
 

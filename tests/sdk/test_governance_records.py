@@ -30,3 +30,34 @@ def test_alias_history_and_at(admin: Client, tmp_path, unique: str) -> None:
     with pytest.raises(NotFoundError) as unknown:
         admin.aliases.at(name, "staging", periods[0].start)
     assert unknown.value.code == "AliasNotFound"
+
+
+def test_model_lifecycle(admin: Client, key_for, unique: str) -> None:
+    from modelport.client import ConflictError, PermissionDeniedError, PreconditionFailedError
+    from modelport.client.shapes import Model, ModelChange
+
+    name = f"life-{unique}"
+    alice = key_for(["publisher"], owner=f"alice-{unique}")
+    alice.models.create({"name": name, "owner": "ds", "framework": "onnx"})
+    model = alice.models.update(name, {"description": "churn", "policy": {"metric": "auc"}})  # reads the revision
+    assert isinstance(model, Model) and (model.revision, model.policy.metric) == (2, "auc")
+    with pytest.raises(PreconditionFailedError) as stale:
+        alice.models.update(name, {"description": "lost"}, revision=1)
+    assert (stale.value.status, stale.value.code) == (412, "PreconditionFailed")
+    with pytest.raises(PermissionDeniedError):
+        alice.models.update(name, {"policy": {"allow_pickle": True}})
+    carol = key_for(["approver"], owner=f"carol-{unique}")
+    pending = carol.models.update(name, {"policy": {"allow_pickle": True}}, revision=2)
+    assert isinstance(pending, ModelChange) and pending.loosened[0]["field"] == "policy.allow_pickle"
+    assert [c.id for c in alice.models.changes(name)] == [pending.id]
+    with pytest.raises(PermissionDeniedError) as own:
+        carol.models.confirm(name, pending.id)
+    assert own.value.code == "FourEyesViolation"
+    applied = admin.models.confirm(name, pending.id, comment="legacy pickles")
+    assert applied.status == "applied" and alice.models.get(name).policy.allow_pickle is True
+    assert alice.models.retire(name, reason="done").status == "retired"
+    with pytest.raises(ConflictError) as retired:
+        alice.models.update(name, {"description": "x"})
+    assert retired.value.code == "ModelRetired"
+    assert name in [m.name for m in admin.models.list(status="retired")]
+    assert name not in [m.name for m in admin.models.list()]

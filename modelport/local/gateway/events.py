@@ -15,7 +15,9 @@ _IDENTITY_FIELDS = (
     "cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "sourceIp", "principalOrgId",
     "accessKey", "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "userAgent", "user",
 )
-_TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
+#: (API Gateway base64-encodes only the API's binary media types; a JSON Merge Patch, RFC 7386, is text)
+_TEXT_TYPES = ("application/json", "application/merge-patch+json", "text/", "application/x-www-form-urlencoded",
+               "application/xml")
 
 
 @dataclass(frozen=True)
