@@ -63,7 +63,15 @@ def banner(platform: Any) -> None:
     console.print(f"  [bold]state[/bold]      {platform.state_dir}")
     console.print(f"  [bold]AWS[/bold]        {platform.aws_url} (embedded: moto + local SageMaker)")
     console.print(f"Use it: modelport login --url {platform.api_url} --key <admin key>", soft_wrap=True)
+    for line in _recovered(platform):
+        console.print(f"  [yellow]recovered[/yellow]  {line}", soft_wrap=True)
     console.print("Ctrl-C stops everything.")
+
+
+def _recovered(platform: Any) -> list[str]:
+    """What this start recovered from a crash of the last run (records and processes;
+    endpoints are reconciled in the background, see <state>/recovery.json)."""
+    return platform.recovery.report.lines() if platform.recovery is not None else []
 
 
 def _announce_workflows(platform: Any) -> None:
@@ -85,7 +93,7 @@ def up(state_dir: StateDirOpt = None, port: PortOpt = None, aws_port: AwsPortOpt
             print_json({"api_url": platform.api_url, "console_url": platform.console_url, "aws_url": platform.aws_url,
                         "admin_key": platform.admin_key,
                         "admin_key_created": platform.admin_key_created, "state_dir": str(platform.state_dir),
-                        "ready_s": round(platform.ready_s, 3)})
+                        "ready_s": round(platform.ready_s, 3), "recovered": _recovered(platform)})
         else:
             banner(platform)
             threading.Thread(target=_announce_workflows, args=(platform,), daemon=True).start()

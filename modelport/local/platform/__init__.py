@@ -57,6 +57,8 @@ class Platform:
         self.workflows_ready_s = 0.0
         #: open once the state machines exist (created after the API is up).
         self.workflows = WorkflowGate()
+        #: what this start recovered from the last run (`recovery.Report`)
+        self.recovery: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._started_at = 0.0
         self._cloud_started = False
@@ -118,6 +120,7 @@ class Platform:
         app = GatewayApp(lambdas.invoke, self.cloud.sagemaker.invoke, stage=stage, cache=cache,
                          workers=s.gateway_workers, console=site)
         self.gateway = GatewayServer(app, s.host, s.gateway_port)
+        started_at = time.time()
         self.cloud.start()  # locks the state directory (StateDirInUse names the holder)
         self._cloud_started = True
         self._set_env({**self.cloud.aws.environment(), **self.names.environment(s), **_QUIET})
@@ -129,6 +132,7 @@ class Platform:
                 lambdas.register(name, lazy_handler(spec, gate, shared), timeout_s=900.0)
         resources.create_all(self.cloud.aws.client, s, self.names)
         self.admin_key, self.admin_key_created = ensure_admin_key(s.state_dir, s.admin_owner)
+        self._recover(started_at)
         self.cloud.aws.front.register_authorizer_cache(s.rest_api_id, s.api_stage_name, cache.flush)
         if "retrain-trigger" in lambdas.names():
             from modelport.local.event_source import SqsEventSource
@@ -145,6 +149,22 @@ class Platform:
             "api_url": self.api_url, "aws_url": self.aws_url, "pid": os.getpid(),
             "state_dir": str(self.state_dir),
         })  # fmt: skip
+
+    def _recover(self, started_at: float) -> None:
+        """End what the last run's crash interrupted (before the API opens), then make the
+        endpoints agree with the registry once they are back (in the background)."""
+        from functions.adapters import wiring
+        from modelport.local.platform.recovery import Recovery
+
+        assert self.cloud is not None
+        self.recovery = Recovery(
+            wiring.deps(), self.cloud.aws.client("dynamodb"), self.cloud.aws.client("sagemaker"),
+            table=self.names.table, stage=self.settings.stage, started_at=started_at,
+            state_dir=self.settings.state_dir, orphans=self.cloud.orphans,
+        )
+        self.recovery.records()
+        threading.Thread(target=self.recovery.endpoints, args=(self.settings.health_timeout_s * 2,),
+                         name="recovery", daemon=True).start()
 
     def stop(self) -> None:
         """Stop everything this platform started; the embedded AWS writes a last snapshot."""
