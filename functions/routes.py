@@ -72,6 +72,7 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/v1/models/{name}/versions/{spec}/approve", "versioning"),
     _r("POST", "/v1/models/{name}/versions/{spec}/reject", "versioning"),
     _r("POST", "/v1/models/{name}/versions/{spec}/archive", "versioning"),
+    _r("POST", "/v1/models/{name}/versions/{spec}/revalidate", "versioning"),
     _r("PUT", "/v1/models/{name}/aliases/{alias}", "versioning"),
     _r("GET", "/v1/models/{name}/aliases", "versioning"),
     _r("GET", "/v1/models/{name}/aliases/{alias}/history", "versioning"),

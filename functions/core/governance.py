@@ -29,6 +29,8 @@ from functions.core.mutations import Put, change, commit
 from functions.core.ports import Context, Deps
 from functions.core.records import ALIAS_PREFIX, Page, model_pk
 from functions.core.registry import find_version, require_model
+from functions.core.revalidation import production_for
+from functions.core.risk import APPROVALS_NEEDED, Signoff
 from functions.core.semver import SemVer, VersionSpec, validate_alias
 
 PRODUCTION = "production"
@@ -51,7 +53,8 @@ def submit(deps: Deps, ctx: Context, name: str, version: str) -> ModelVersion:
 
 
 def approve(deps: Deps, ctx: Context, name: str, version: str, comment: str | None = None) -> ModelVersion:
-    """pending_approval → approved, by someone other than the publisher (four eyes)."""
+    """pending_approval → approved, by someone other than the publisher (four eyes); a `high`
+    risk model stays pending until a second, different approver approves too."""
     access.require(ctx.actor, access.DECIDE, name, doing="approving a version")
 
     def check(model: Model, current: ModelVersion) -> None:
@@ -59,6 +62,9 @@ def approve(deps: Deps, ctx: Context, name: str, version: str, comment: str | No
         same_owner = ctx.actor.owner is not None and ctx.actor.owner == current.created_by_owner
         if same_key or same_owner:
             raise FourEyesViolation(f"{name} {version} was published by you; another approver must approve it")
+        if any(earlier.same_person(ctx.actor.id, ctx.actor.owner) for earlier in current.approvals):
+            raise FourEyesViolation(f"{name} {version} has your approval already; "
+                                    f"a {model.policy.risk_tier.value}-risk model needs another approver's too")
         missing = current.card.missing()
         if missing:
             raise ModelCardIncomplete(f"{name} {version} model card is missing: {', '.join(missing)}")
@@ -131,13 +137,25 @@ def _transition(
             raise InvalidTransition(f"{name} {number} is {current.status.value}; it cannot become {to.value}")
         if check is not None:
             check(model, current)
-        step = StatusChange(status=to, at=deps.clock(), by=ctx.actor.id, comment=comment)
-        updated = current.model_copy(update={"status": to, "history": [*current.history, step]})
+        now = deps.clock()
+        fields, details = {}, {"from": current.status.value, "to": to.value, "comment": comment}
+        if to is VersionStatus.approved:
+            # a `high` model needs approvals from several people; until then it stays pending
+            approvals = [*current.approvals, Signoff(by=ctx.actor.id, owner=ctx.actor.owner, at=now, comment=comment)]
+            needed = APPROVALS_NEEDED[model.policy.risk_tier]
+            fields["approvals"] = approvals
+            details.update(approvals=len(approvals), needed=needed)
+            if len(approvals) < needed:
+                details["to"] = current.status.value
+                updated = current.model_copy(update=fields)
+                uow = change(deps, ctx, head, action=action, target=f"{name}@{number}", details=details,
+                             writes=[Put(updated)])
+                return uow, updated
+        step = StatusChange(status=to, at=now, by=ctx.actor.id, comment=comment)
+        updated = current.model_copy(update={"status": to, "history": [*current.history, step], **fields})
         uow = change(
             deps, ctx, head,
-            action=action, target=f"{name}@{number}",
-            details={"from": current.status.value, "to": to.value, "comment": comment},
-            writes=[Put(updated)],
+            action=action, target=f"{name}@{number}", details=details, writes=[Put(updated)],
         )  # fmt: skip
         return uow, updated
 
@@ -209,13 +227,22 @@ def set_alias(
                 "deployment_id": deployment_id,
                 "period_start": period.start.isoformat(),
             },
-            writes=[Put(record), *(Put(p) for p in periods)],
+            writes=[Put(record), *(Put(p) for p in periods), *_production(model, alias, target, previous, now)],
         )  # fmt: skip
         return uow, record
 
     record = commit(deps, build)
     deps.authorizer_cache.flush()  # inference routing may have changed
     return record
+
+
+def _production(model: Model, alias: str, target: ModelVersion, previous: Alias | None, now) -> list[Put]:
+    """The model's `production` state (what backs it, when it is due for revalidation) when it moves."""
+    if alias != PRODUCTION:
+        return []
+    if previous is not None and previous.version == target.version and model.production is not None:
+        return []
+    return [Put(model.model_copy(update={"production": production_for(model, target, now)}))]
 
 
 def list_aliases(deps: Deps, ctx: Context, name: str) -> list[Alias]:

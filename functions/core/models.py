@@ -27,7 +27,7 @@ from functions.core.records import (
     model_pk,
     version_sk,
 )
-from functions.core.risk import ProductionState, RiskTier
+from functions.core.risk import ProductionState, RiskTier, Signoff
 from functions.core.semver import Bump, SemVer
 
 MODEL_NAME_RE = r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$"
@@ -269,6 +269,9 @@ class ModelVersion(Record):
     created_by: str
     created_by_owner: str | None = None
     history: list[StatusChange] = Field(default_factory=list)
+    #: every approval (a `high` model needs two, by different people) and revalidation (`risk`).
+    approvals: list[Signoff] = Field(default_factory=list)
+    revalidations: list[Signoff] = Field(default_factory=list)
 
     @property
     def semver(self) -> SemVer:

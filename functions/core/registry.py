@@ -28,6 +28,7 @@ from functions.core.models import (
 from functions.core.mutations import Put, change, commit
 from functions.core.ports import Context, Deps, Upload
 from functions.core.records import MODELS_INDEX_PK, VERSION_PREFIX, Page, model_pk
+from functions.core.revalidation import ModelView
 from functions.core.semver import FIRST, SemVer, SpecKind, VersionSpec
 
 
@@ -54,9 +55,10 @@ def create_model(deps: Deps, ctx: Context, new: NewModel) -> Model:
     return commit(deps, build)
 
 
-def get_model(deps: Deps, ctx: Context, name: str) -> Model:
+def get_model(deps: Deps, ctx: Context, name: str) -> ModelView:
+    """The model, with `revalidation_overdue` as of now."""
     access.require(ctx.actor, access.READ, name)
-    return require_model(deps, name)
+    return ModelView.of(require_model(deps, name), deps.clock())
 
 
 def require_model(deps: Deps, name: str, *, consistent: bool = False) -> Model:
@@ -67,13 +69,17 @@ def require_model(deps: Deps, name: str, *, consistent: bool = False) -> Model:
 
 
 def list_models(
-    deps: Deps, ctx: Context, *, limit: int = 50, cursor: str | None = None, status: str = "active"
-) -> Page[Model]:
+    deps: Deps, ctx: Context, *, limit: int = 50, cursor: str | None = None, status: str = "active",
+    overdue: bool = False,
+) -> Page[ModelView]:
     """One index Query per page, in name order; models the key's patterns do not cover, and
-    (unless `status` is `retired` or `all`) retired models, are left out of the page."""
+    (unless `status` is `retired` or `all`) retired models, are left out of the page, as are
+    models whose production is not overdue for revalidation when `overdue`."""
     access.require(ctx.actor, access.READ)
     page = deps.store.list_index(MODELS_INDEX_PK, Model, limit=limit, cursor=cursor)
-    return Page([m for m in page.items if ctx.actor.covers(m.name) and status in ("all", m.status)], page.cursor)
+    now = deps.clock()
+    views = [ModelView.of(m, now) for m in page.items if ctx.actor.covers(m.name) and status in ("all", m.status)]
+    return Page([v for v in views if v.revalidation_overdue or not overdue], page.cursor)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,20 @@ def interval_days(tier: RiskTier, revalidation_days: int | None) -> int:
     return revalidation_days if revalidation_days is not None else REVALIDATION_DAYS[tier]
 
 
+class Signoff(BaseModel):
+    """One person's approval (or revalidation) of a version: who, when, what they said."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    by: str
+    owner: str | None = None
+    at: datetime
+    comment: str | None = None
+
+    def same_person(self, key_id: str, owner: str | None) -> bool:
+        return self.by == key_id or (self.owner is not None and owner is not None and self.owner == owner)
+
+
 class ProductionState(BaseModel):
     """Which version backs `production` and when it must be validated again (kept on the
     model item, so listings flag overdue models without another read)."""

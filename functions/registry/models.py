@@ -13,6 +13,7 @@ from functions.adapters import http, wiring
 from functions.adapters.idempotency import run_once
 from functions.core import registry
 from functions.core.models import MODEL_NAME_RE, Model, NewModel
+from functions.core.revalidation import ModelView
 
 router = Router()
 ModelName = Annotated[str, Path(pattern=MODEL_NAME_RE, description="model name")]
@@ -44,20 +45,26 @@ def create_model(model: Annotated[NewModel, Body()]) -> Response[Model]:
 @router.get(
     "/v1/models",
     summary="List models (by name, paginated)",
-    description="Active models unless `status` is `retired` or `all`; a page may hold fewer than `limit` items.",
+    description=(
+        "Active models unless `status` is `retired` or `all`; `revalidation_overdue` flags a production "
+        "version past its revalidation date (`overdue=true` lists only those). A page may hold fewer "
+        "than `limit` items."
+    ),
     tags=["models"],
 )
 def list_models(
     limit: Limit = 50,
     cursor: Cursor = None,
     status: Annotated[Literal["active", "retired", "all"], Query(description="which models")] = "active",
-) -> http.PageOut[Model]:
-    page = registry.list_models(wiring.deps(), http.caller(router), limit=limit, cursor=cursor, status=status)
+    overdue: Annotated[bool, Query(description="only models whose production is overdue for revalidation")] = False,
+) -> http.PageOut[ModelView]:
+    page = registry.list_models(wiring.deps(), http.caller(router), limit=limit, cursor=cursor, status=status,
+                                overdue=overdue)
     return http.page_out(page)
 
 
 @router.get("/v1/models/<name>", summary="Get a model (its ETag is its revision)", tags=["models"])
-def get_model(name: ModelName) -> Response[Model]:
+def get_model(name: ModelName) -> Response[ModelView]:
     from functions.registry.lifecycle import with_etag
 
     return with_etag(registry.get_model(wiring.deps(), http.caller(router), name))

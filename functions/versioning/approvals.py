@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.adapters import http, wiring
-from functions.core import governance
+from functions.core import governance, revalidation
 from functions.core.models import ModelVersion
 from functions.registry.models import ModelName
 
@@ -59,4 +59,15 @@ def reject(name: ModelName, spec: ExactVersion, decision: Annotated[Decision | N
 @router.post("/v1/models/<name>/versions/<spec>/archive", summary="Archive a version", tags=["approvals"])
 def archive(name: ModelName, spec: ExactVersion, decision: Annotated[Decision | None, Body()] = None) -> ModelVersion:
     version = governance.archive(wiring.deps(), http.caller(router), name, spec, _comment(decision))
+    return version.model_dump(mode="json")
+
+
+@router.post(
+    "/v1/models/<name>/versions/<spec>/revalidate",
+    summary="Revalidate an approved version (an approver, never its publisher); production's revalidation date moves on",
+    tags=["approvals"],
+)
+def revalidate(name: ModelName, spec: ExactVersion,
+               decision: Annotated[Decision | None, Body()] = None) -> ModelVersion:
+    version = revalidation.revalidate(wiring.deps(), http.caller(router), name, spec, _comment(decision))
     return version.model_dump(mode="json")

@@ -129,6 +129,33 @@ def list_audit(
           [[e.seq, when(e.time), e.actor, e.action, e.target, e.hash[:12]] for e in events])
 
 
+@command(audit, "due")
+def audit_due(
+    within: Annotated[int, typer.Option(help="also list what falls due within this many days")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Production versions overdue for revalidation (or due within --within days)."""
+    from datetime import UTC, datetime, timedelta
+
+    horizon = datetime.now(UTC) + timedelta(days=within)
+    with client() as api:
+        found = [m for m in api.models.list() if m.production is not None
+                 and (m.revalidation_overdue or m.production.revalidate_by <= horizon)]
+    found.sort(key=lambda m: m.production.revalidate_by)
+    rows = [{"model": m.name, "version": m.production.version, "risk_tier": m.policy.risk_tier.value,
+             "validated_at": m.production.validated_at, "revalidate_by": m.production.revalidate_by,
+             "overdue": m.revalidation_overdue} for m in found]
+    if as_json:
+        return print_json(rows)
+    if not rows:
+        console.print("nothing is due" + (f" within {within} days" if within else ""))
+        return
+    table("revalidation due", ["model", "version", "risk", "validated", "revalidate by", ""],
+          [[r["model"], r["version"], r["risk_tier"], when(r["validated_at"]), when(r["revalidate_by"]),
+            "OVERDUE" if r["overdue"] else "due"] for r in rows])
+    console.print("revalidate with `modelport revalidate <model> <version>` (an approver who did not publish it)")
+
+
 @command(audit, "verify")
 def verify_audit(
     chain: Annotated[str | None, typer.Option(help="one chain; all readable chains when left out")] = None,

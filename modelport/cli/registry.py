@@ -21,7 +21,7 @@ from modelport.cli.common import (
     table,
     when,
 )
-from modelport.client.shapes import Model, ModelVersion
+from modelport.client.shapes import Model, ModelVersion, ModelView
 
 models = typer.Typer(help="Create, list and show models.", no_args_is_help=True)
 versions = typer.Typer(help="List and show versions.", no_args_is_help=True)
@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
     command(app, "submit")(submit)
     command(app, "approve")(approve)
     command(app, "reject")(reject)
+    command(app, "revalidate")(revalidate)
 
 
 # -- models -------------------------------------------------------------------------------
@@ -101,8 +102,18 @@ def list_models(
         found = list(api.models.list(status=status))
     if as_json:
         return print_json(found)
-    table("models", ["name", "framework", "owner", "latest", "versions", "created"],
-          [[m.name, m.framework, m.owner, m.latest_version, m.version_count, when(m.created_at)] for m in found])
+    table("models", ["name", "framework", "owner", "risk", "latest", "versions", "production", "created"],
+          [[m.name, m.framework, m.owner, m.policy.risk_tier.value, m.latest_version, m.version_count,
+            _production(m), when(m.created_at)] for m in found])
+
+
+def _production(m: ModelView) -> str:
+    if m.status == "retired":
+        return "retired"
+    if m.production is None:
+        return ""
+    due = f"revalidate by {m.production.revalidate_by:%Y-%m-%d}"
+    return f"{m.production.version}, " + (f"OVERDUE ({due})" if m.revalidation_overdue else due)
 
 
 @command(models, "show")
@@ -228,6 +239,12 @@ def approve(model: str, version: str, comment: Annotated[str | None, typer.Optio
             as_json: JsonOpt = False) -> None:
     """Approve a version (four eyes: not by its publisher)."""
     _decided("approved", lambda api: api.versions.approve(model, version, comment), as_json)
+
+
+def revalidate(model: str, version: str, comment: Annotated[str | None, typer.Option()] = None,
+               as_json: JsonOpt = False) -> None:
+    """Revalidate an approved version (an approver, not its publisher): production's date moves on."""
+    _decided("revalidated", lambda api: api.versions.revalidate(model, version, comment), as_json)
 
 
 def reject(model: str, version: str, comment: Annotated[str | None, typer.Option()] = None,

@@ -28,6 +28,7 @@ from modelport.client.shapes import (
     Model,
     ModelChange,
     ModelVersion,
+    ModelView,
     NewKey,
     NewModel,
     NewVersion,
@@ -87,16 +88,20 @@ class Models(_Resource):
         data = self._t.json("POST", "/v1/models", body=body, idempotency_key=idempotency_key or new_idempotency_key())
         return Model.model_validate(data)
 
-    def get(self, name: str) -> Model:
-        return Model.model_validate(self._t.json("GET", f"/v1/models/{seg(name)}"))
+    def get(self, name: str) -> ModelView:
+        """The model, with `revalidation_overdue` as of now."""
+        return ModelView.model_validate(self._t.json("GET", f"/v1/models/{seg(name)}"))
 
-    def page(self, *, limit: int = 50, cursor: str | None = None, status: str = "active") -> Page[Model]:
-        data = self._t.json("GET", "/v1/models", params={"limit": limit, "cursor": cursor, "status": status})
-        return Page[Model].model_validate(data)
+    def page(
+        self, *, limit: int = 50, cursor: str | None = None, status: str = "active", overdue: bool = False
+    ) -> Page[ModelView]:
+        params = {"limit": limit, "cursor": cursor, "status": status, "overdue": "true" if overdue else None}
+        return Page[ModelView].model_validate(self._t.json("GET", "/v1/models", params=params))
 
-    def list(self, *, page_size: int = 50, status: str = "active") -> Iterator[Model]:
-        """Models by name: `active` ones, or `retired`, or `all`."""
-        return iterate(lambda cursor: self.page(limit=page_size, cursor=cursor, status=status))
+    def list(self, *, page_size: int = 50, status: str = "active", overdue: bool = False) -> Iterator[ModelView]:
+        """Models by name: `active` ones, or `retired`, or `all`; with `overdue`, only those whose
+        production version is past its revalidation date."""
+        return iterate(lambda cursor: self.page(limit=page_size, cursor=cursor, status=status, overdue=overdue))
 
     def update(self, name: str, patch: dict[str, Any], *, revision: int | None = None) -> Model | ModelChange:
         """Apply a JSON Merge Patch to a model's settings (`description`, `owner`, `policy`,
@@ -181,6 +186,10 @@ class Versions(_Resource):
 
     def archive(self, model: str, version: str, comment: str | None = None) -> ModelVersion:
         return self._decide(model, version, "archive", comment)
+
+    def revalidate(self, model: str, version: str, comment: str | None = None) -> ModelVersion:
+        """Validate an approved version again (an approver, not its publisher)."""
+        return self._decide(model, version, "revalidate", comment)
 
 
 class Aliases(_Resource):

@@ -33,13 +33,37 @@ from functions.core.models import (
 )
 from functions.core.periods import AliasPeriod
 from functions.core.ports import Upload
+from functions.core.revalidation import ModelView
 
 T = TypeVar("T")
 
 __all__ = [
-    "Alias", "AliasPeriod", "ApiKeyInfo", "AuditEvent", "AuditReport", "CreatedKey", "Identity", "Invocation",
-    "Model", "ModelCard", "ModelChange", "ModelPolicy", "ModelVersion", "NewKey", "NewModel", "NewVersion", "Page", "Permission",
-    "PublishedVersion", "Role", "Signature", "TrainingSpec", "Upload", "VerifyResult", "VersionStatus",
+    "Alias",
+    "AliasPeriod",
+    "ApiKeyInfo",
+    "AuditEvent",
+    "AuditReport",
+    "CreatedKey",
+    "Identity",
+    "Invocation",
+    "Model",
+    "ModelCard",
+    "ModelChange",
+    "ModelPolicy",
+    "ModelVersion",
+    "ModelView",
+    "NewKey",
+    "NewModel",
+    "NewVersion",
+    "Page",
+    "Permission",
+    "PublishedVersion",
+    "Role",
+    "Signature",
+    "TrainingSpec",
+    "Upload",
+    "VerifyResult",
+    "VersionStatus",
 ]  # fmt: skip
 
 

@@ -51,3 +51,28 @@ def test_models_update_confirm_and_retire(cli, token, unique) -> None:
     assert name in [m["name"] for m in json.loads(ok(cli("models", "list", "--status", "retired", "--json")))]
     assert name not in [m["name"] for m in json.loads(ok(cli("models", "list", "--json")))]
     one_error_line(cli("models", "update", name, "--description", "again"), "ModelRetired", "HTTP 409")
+
+
+def test_high_risk_needs_two_approvers_and_audit_due_lists_revalidations(cli, token, tmp_path, unique) -> None:
+    name = f"risk-{unique}"
+    ok(cli("models", "create", name, "--framework", "python", "--owner", "team"))
+    ok(cli("models", "update", name, "--risk-tier", "high"))
+    publisher = token(["publisher"], owner=f"pub-{unique}")
+    first, second = (token(["approver"], owner=f"appr{i}-{unique}") for i in (1, 2))
+    ok(cli("push", str(model_dir(tmp_path)), "-m", name, "--version", "1.0.0", *CARD, key=publisher))
+    ok(cli("submit", name, "1.0.0", key=publisher))
+    assert "pending_approval" in ok(cli("approve", name, "1.0.0", key=first))
+    one_error_line(cli("approve", name, "1.0.0", key=first), "FourEyesViolation")
+    assert "approved" in ok(cli("approve", name, "1.0.0", "--comment", "second pair of eyes", key=second))
+    ok(cli("alias", "set", name, "production", "1.0.0", key=publisher))
+    assert name not in ok(cli("audit", "due"))  # 90 days to go
+    due = json.loads(ok(cli("audit", "due", "--within", "91", "--json")))
+    [row] = [r for r in due if r["model"] == name]
+    assert (row["version"], row["risk_tier"], row["overdue"]) == ("1.0.0", "high", False)
+    listed = ok(cli("models", "list"))
+    assert "revalidate by" in listed and "OVERDUE" not in listed.split(name)[1].splitlines()[0]
+    one_error_line(cli("revalidate", name, "1.0.0", key=publisher), "HTTP 403")
+    assert "revalidated" in ok(cli("revalidate", name, "1.0.0", "--comment", "Q3 back-test", key=first))
+    shown = json.loads(ok(cli("versions", "show", name, "1.0.0", "--json")))
+    assert [a["comment"] for a in shown["approvals"]] == [None, "second pair of eyes"]
+    assert shown["revalidations"][0]["comment"] == "Q3 back-test"

@@ -27,6 +27,7 @@ EXPECTED = {
     ("POST", "/v1/models/{name}/versions/{spec}/approve"): ({"admin", "approver"}, True),
     ("POST", "/v1/models/{name}/versions/{spec}/reject"): ({"admin", "approver"}, True),
     ("POST", "/v1/models/{name}/versions/{spec}/archive"): ({"admin", "publisher", "approver"}, True),
+    ("POST", "/v1/models/{name}/versions/{spec}/revalidate"): ({"admin", "approver"}, True),
     ("PUT", "/v1/models/{name}/aliases/{alias}"): ({"admin", "publisher", "approver"}, True),
     ("GET", "/v1/models/{name}/aliases"): (ALL, True),
     ("GET", "/v1/models/{name}/aliases/{alias}/history"): (ALL, True),

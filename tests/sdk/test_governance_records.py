@@ -61,3 +61,21 @@ def test_model_lifecycle(admin: Client, key_for, unique: str) -> None:
     assert retired.value.code == "ModelRetired"
     assert name in [m.name for m in admin.models.list(status="retired")]
     assert name not in [m.name for m in admin.models.list()]
+
+
+def test_revalidation_through_the_sdk(admin: Client, key_for, tmp_path, unique: str) -> None:
+    name = f"reval-{unique}"
+    admin.models.create({"name": name, "owner": "tests", "framework": "python", "policy": {"revalidation_days": 1}})
+    publisher = key_for(["publisher"], owner=f"pub-{unique}")
+    approver = key_for(["approver"], owner=f"appr-{unique}")
+    publisher.push(name, predictor_dir(tmp_path), version="1.0.0", card=CARD)
+    publisher.versions.submit(name, "1.0.0")
+    approver.versions.approve(name, "1.0.0")
+    publisher.aliases.set(name, "production", "1.0.0")
+    model = admin.models.get(name)
+    assert model.production.version == "1.0.0" and not model.revalidation_overdue
+    assert (model.production.revalidate_by - model.production.validated_at).days == 1
+    assert name not in [m.name for m in admin.models.list(overdue=True)]
+    revalidated = approver.versions.revalidate(name, "1.0.0", comment="still fit")
+    assert revalidated.revalidations[-1].comment == "still fit"
+    assert admin.models.get(name).production.validated_at == revalidated.revalidations[-1].at
