@@ -7,10 +7,10 @@ parameters from the plan (`$.plan`), so what is created is decided and tested he
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import Any
 
 from functions.core.endpoints import PROVISIONING_ALLOWANCE_S, EndpointSettings
+from functions.workflows.polling import PollSchedule
 
 VARIANT = "AllTraffic"
 _NAME_MAX = 63
@@ -31,10 +31,14 @@ def bake_seconds(settings: EndpointSettings) -> int:
     return settings.strategy.bake_seconds
 
 
+def poll_schedule(settings: EndpointSettings, poll_seconds: int) -> PollSchedule:
+    """How CheckEndpoint polls: the new fleet's start and the strategy's baking at most."""
+    return PollSchedule(base=poll_seconds, budget_seconds=PROVISIONING_ALLOWANCE_S + bake_seconds(settings))
+
+
 def max_polls(settings: EndpointSettings, poll_seconds: int) -> int:
     """Polls before an endpoint that has not settled counts as stuck."""
-    budget = PROVISIONING_ALLOWANCE_S + bake_seconds(settings)
-    return max(10, math.ceil(budget / max(1, poll_seconds)))
+    return poll_schedule(settings, poll_seconds).max_polls
 
 
 def build_plan(

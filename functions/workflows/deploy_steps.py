@@ -28,7 +28,7 @@ from functions.core.registry import find_version, require_model
 from functions.core.rollout import observed_status
 from functions.core.semver import VersionSpec
 from functions.workflows import steps
-from functions.workflows.deploy_plan import VARIANT, build_plan
+from functions.workflows.deploy_plan import VARIANT, build_plan, poll_schedule
 from functions.workflows.settings import DeployStepsSettings
 from functions.workflows.wiring import once
 
@@ -113,7 +113,8 @@ def prepare_rollout(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
 
 
 def check_endpoint(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
-    """One Describe poll: ready, not yet, or a named failure (Catch → MarkFailed)."""
+    """One Describe poll: ready, not yet (with the wait before the next poll: the loop backs
+    off, see functions.workflows.polling), or a named failure (Catch → MarkFailed)."""
     _mark(env, state, "wait_endpoint")
     plan = state["plan"]
     polls = int((state.get("endpoint_status") or {}).get("polls", 0)) + 1
@@ -136,7 +137,8 @@ def check_endpoint(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     if status in BUSY:
         if polls >= int(plan["max_polls"]):
             raise EndpointTimedOut(f"endpoint {plan['endpoint']} is still {status} after {polls} polls")
-        return {"ready": False, "polls": polls, "status": status}
+        schedule = poll_schedule(EndpointSettings.model_validate(state["settings"]), int(plan["poll_seconds"]))
+        return {"ready": False, "polls": polls, "status": status, "wait_seconds": schedule.wait_seconds(polls)}
     raise EndpointFailed(f"endpoint {plan['endpoint']} is {status}: {reason}")
 
 
@@ -223,6 +225,31 @@ def _undo(env: DeployEnv, state: dict[str, Any]) -> list[str]:
     return notes
 
 
+def execution_ended(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
+    """The execution ended where no Catch runs (`steps.ended_execution`: the history quota,
+    the state machine's timeout, a StopExecution): the record must not stay `running`.
+
+    The alias serving this version from this endpoint means the switch completed, so the
+    deployment succeeded; otherwise it failed, and the endpoint is named for whoever checks
+    it (the plan, which says what to put back, died with the execution).
+    """
+    ctx, name, deployment_id = _ctx(state), state["model"], state["deployment_id"]
+    deployment = require_deployment(env.deps, name, deployment_id, consistent=True)
+    if deployment.status in deployments.TERMINAL:
+        return {"status": deployment.status.value, "changed": False}
+    error, cause = steps.failure(state)
+    alias = env.deps.store.get(Alias.key_for(name, deployment.alias), Alias, consistent=True)
+    if alias is not None and (alias.version, alias.endpoint) == (deployment.version, deployment.endpoint):
+        done = deployments.succeed(env.deps, ctx, name, deployment_id,
+                                   notes=[f"{cause}; the alias had already moved"])
+        return {"status": done.status.value, "changed": True}
+    deployments.note(env.deps, ctx, name, deployment_id,
+                     f"nothing was put back: check endpoint {deployment.endpoint} (it may hold this deployment's "
+                     "configuration while the alias does not) and deploy again to reconcile")
+    failed = deployments.fail(env.deps, ctx, name, deployment_id, error=error, cause=cause)
+    return {"status": failed.status.value, "changed": True}
+
+
 def _pending_config(found: dict[str, Any]) -> str | None:
     return (found.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
 
@@ -241,4 +268,4 @@ STEPS = {
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.run(STEPS, event, logger, deploy_env)
+    return steps.run(STEPS, event, logger, deploy_env, ended=execution_ended)

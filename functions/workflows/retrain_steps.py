@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 from functions.adapters.s3 import S3Objects
 from functions.adapters.sagemaker import SageMakerTraining
@@ -36,11 +36,15 @@ from functions.core.ports import Deps
 from functions.core.registry import require_model
 from functions.core.retraining import RetrainOutcome, require_retrain, workflow_context
 from functions.workflows import steps
+from functions.workflows.polling import PollSchedule
 from functions.workflows.settings import RetrainStepsSettings
 from functions.workflows.wiring import once
 
 logger = Logger(service="retrain-steps")
 STAGING = "staging"
+#: time a training job may take beyond its MaxRuntimeInSeconds (instance start, upload of the
+#: output) before the loop gives up on it; SageMaker itself stops it at its max runtime.
+TRAINING_ALLOWANCE_S = 3600
 _FRAMEWORKS = ("sklearn", "xgboost", "onnx", "torchscript", "python")
 
 
@@ -93,6 +97,7 @@ def train(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     job = job_name(settings.stage, name, state["retrain_id"])
     _mark(env, state, "train", training_job=job)
     poll = int(state.get("poll_seconds", settings.workflow_poll_seconds))
+    schedule = _schedule(poll, settings.training_max_runtime_seconds)
     return {
         "name": job,
         "image": image,
@@ -102,12 +107,17 @@ def train(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
         "volume_gb": settings.training_volume_gb,
         "max_runtime_seconds": settings.training_max_runtime_seconds,
         "poll_seconds": poll,
-        "max_polls": max(10, math.ceil(settings.training_max_runtime_seconds / max(1, poll)) + 10),
+        "max_polls": schedule.max_polls,
     }
 
 
+def _schedule(poll_seconds: int, max_runtime_seconds: int) -> PollSchedule:
+    return PollSchedule(base=poll_seconds, budget_seconds=max_runtime_seconds + TRAINING_ALLOWANCE_S)
+
+
 def check_training(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
-    """One Describe poll: done (with the output's URI), not yet, or TrainingFailed/TimedOut."""
+    """One Describe poll: done (with the output's URI), not yet (and how long to wait before
+    the next poll: the loop backs off, see functions.workflows.polling), or TrainingFailed/TimedOut."""
     _mark(env, state, "wait_training")
     job = state["job"]
     polls = int((state.get("training") or {}).get("polls", 0)) + 1
@@ -120,7 +130,9 @@ def check_training(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     if polls >= int(job["max_polls"]):
         env.training.stop_training_job(job["name"])
         raise TrainingTimedOut(f"training job {job['name']} still {status} after {polls} polls; it was stopped")
-    return {"done": False, "polls": polls, "status": status}
+    schedule = _schedule(int(job.get("poll_seconds", env.settings.workflow_poll_seconds)),
+                         int(job.get("max_runtime_seconds", env.settings.training_max_runtime_seconds)))
+    return {"done": False, "polls": polls, "status": status, "wait_seconds": schedule.wait_seconds(polls)}
 
 
 def evaluate(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
@@ -228,6 +240,26 @@ def mark_failed(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     return {"outcome": done.outcome.value if done.outcome else None, "error": error}
 
 
+def execution_ended(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
+    """The execution ended where no Catch runs (`steps.ended_execution`): stop the training
+    job it may have left running and record the retrain failed, so it never stays `running`."""
+    retrain = require_retrain(env.deps, state["model"], state["retrain_id"], consistent=True)
+    if retrain.status in retraining.FINISHED:
+        return {"status": retrain.status.value, "changed": False}
+    error, cause = steps.failure(state)
+    if retrain.training_job:
+        try:
+            found = env.training.describe_training_job(retrain.training_job)
+        except ClientError:  # never created: the execution died before CreateTrainingJob
+            found = {}
+        if found.get("TrainingJobStatus") == "InProgress":
+            env.training.stop_training_job(retrain.training_job)
+            cause = f"{cause}; training job {retrain.training_job} was stopped"
+    done = retraining.finish(env.deps, _ctx(state), state["model"], state["retrain_id"], RetrainOutcome.failed,
+                             error=error, cause=cause)
+    return {"status": done.status.value, "changed": True}
+
+
 def _metrics(raw: bytes | None, uri: str) -> dict[str, float]:
     data = _json(raw)
     if not isinstance(data, dict):
@@ -262,4 +294,4 @@ STEPS = {
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.run(STEPS, event, logger, retrain_env)
+    return steps.run(STEPS, event, logger, retrain_env, ended=execution_ended)

@@ -43,9 +43,14 @@ class UnknownStep(Exception):
     """The Task named a step this Lambda does not have (a definition/handler mismatch)."""
 
 
-def run(steps: Mapping[str, Step], event: dict[str, Any], logger: Logger, env: Callable[[], Any]) -> dict[str, Any]:
+def run(steps: Mapping[str, Step], event: dict[str, Any], logger: Logger, env: Callable[[], Any], *,
+        ended: Step | None = None) -> dict[str, Any]:
     """Run `event["step"]` on `event["input"]` with the Lambda's adapters (`env()`),
-    translating transient AWS errors."""
+    translating transient AWS errors. An EventBridge status change of an execution that
+    ended outside its Catch (`ended_execution`) runs `ended` instead."""
+    state = ended_execution(event) if ended is not None else None
+    if state is not None:
+        steps, event = {"execution_ended": ended}, {"step": "execution_ended", "input": state}
     name = event.get("step")
     step = steps.get(name) if isinstance(name, str) else None
     if step is None:
@@ -71,6 +76,39 @@ def translate(error: ClientError) -> Exception:
     if code in _TRANSIENT or status >= 500:
         return ServiceUnavailableException(message)
     return error
+
+
+#: how an execution can end without any Catch running: the 25,000-event history quota or
+#: another runtime failure (FAILED), the state machine's own TimeoutSeconds (TIMED_OUT), a
+#: StopExecution (ABORTED). EventBridge delivers these as "Step Functions Execution Status
+#: Change" (eventbridge-integration.html); the Workflows stack routes them back to the steps Lambda.
+STATUS_CHANGE = "Step Functions Execution Status Change"
+ENDED_OUTSIDE_THE_WORKFLOW = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+def ended_execution(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The state for a `mark_failed` from an execution that ended where no Catch runs, or None
+    when `event` is no such status change (a Task's `{"step", "input"}`)."""
+    if event.get("source") != "aws.states" or event.get("detail-type") != STATUS_CHANGE:
+        return None
+    detail = event.get("detail") or {}
+    status = str(detail.get("status") or "")
+    if status not in ENDED_OUTSIDE_THE_WORKFLOW:
+        return None
+    try:
+        state = json.loads(detail.get("input") or "{}")
+    except ValueError:
+        state = {}
+    if not isinstance(state, dict):
+        state = {}
+    name = {"FAILED": "ExecutionFailed", "TIMED_OUT": "ExecutionTimedOut", "ABORTED": "ExecutionAborted"}[status]
+    reason = detail.get("cause") or detail.get("error") or {
+        "FAILED": "a runtime failure no Catch handles, e.g. the 25,000-event history quota",
+        "TIMED_OUT": "the state machine's TimeoutSeconds",
+        "ABORTED": "a StopExecution",
+    }[status]
+    cause = f"the execution {detail.get('executionArn', '')} ended {status} outside the workflow's Catch: {reason}"
+    return {**state, "error": {"Error": name, "Cause": cause[:2000]}}
 
 
 def failure(state: dict[str, Any]) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, NestedStack, RemovalPolicy
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
@@ -20,6 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from functions.workflows.steps import ENDED_OUTSIDE_THE_WORKFLOW, STATUS_CHANGE
 from infra.asl import definition_actions
 from infra.constructs.grants import (
     AUDIT_APPEND,
@@ -93,6 +95,27 @@ class WorkflowsStack(NestedStack):
         )
         self.trigger.function.add_event_source(
             sources.SqsEventSource(data.dataset_queue, batch_size=10, report_batch_item_failures=True)
+        )
+        self.ended_rules = {
+            "Deploy": self._ended_rule("Deploy", self.deploy_state_machine, self.deploy_steps),
+            "Retrain": self._ended_rule("Retrain", self.retrain_state_machine, self.retrain_steps),
+        }
+
+    def _ended_rule(self, id: str, machine: sfn.StateMachine, steps: PlatformFunction) -> events.Rule:
+        """An execution that ends where no Catch runs (the 25,000-event history quota, the
+        machine's TimeoutSeconds, StopExecution) would leave its record `running`: its
+        status change (on the default bus, eventbridge-integration.html) goes to the steps Lambda, which
+        records the failure (functions.workflows.steps.ended_execution)."""
+        return events.Rule(
+            self,
+            f"{id}EndedOutsideTheWorkflow",
+            description=f"Modelport {self.settings.name}: {id.lower()} executions that ended without their Catch",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=[STATUS_CHANGE],
+                detail={"stateMachineArn": [machine.state_machine_arn], "status": list(ENDED_OUTSIDE_THE_WORKFLOW)},
+            ),
+            targets=[targets.LambdaFunction(steps.function, retry_attempts=8)],
         )
 
     def _function(self, id: str, handler: str, code: lambda_.Code, env: Mapping[str, str], what: str) -> PlatformFunction:

@@ -85,3 +85,29 @@ def test_asl_task_resources_map_to_iam_actions():
     assert iam_action("arn:aws:states:::aws-sdk:applicationautoscaling:registerScalableTarget") == (
         "application-autoscaling:RegisterScalableTarget"
     )
+
+
+def test_executions_that_end_outside_their_catch_reach_the_steps_lambda(platform, templates):
+    """The history quota, the machine's timeout and StopExecution end an execution without
+    its Catch; EventBridge's status change (default bus, eventbridge-integration.html) goes to the steps
+    Lambda of that machine, which records the failure (test_execution_ended.py)."""
+    template, workflows = templates["workflows"], platform.api.workflows
+    rules = resources(template, "AWS::Events::Rule")
+    for machine, steps in ((workflows.deploy_state_machine, workflows.deploy_steps),
+                           (workflows.retrain_state_machine, workflows.retrain_steps)):
+        machine_id = workflows.resolve(workflows.get_logical_id(machine.node.default_child))
+        function_id = workflows.resolve(workflows.get_logical_id(steps.function.node.default_child))
+        [(rule_id, rule)] = [(k, r) for k, r in rules.items()
+                             if r["Properties"]["EventPattern"].get("detail", {}).get("stateMachineArn")
+                             == [{"Ref": machine_id}]]
+        props = rule["Properties"]
+        assert "EventBusName" not in props  # AWS service events arrive on the default bus
+        assert props["EventPattern"]["source"] == ["aws.states"]
+        assert props["EventPattern"]["detail-type"] == ["Step Functions Execution Status Change"]
+        assert sorted(props["EventPattern"]["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+        [target] = props["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]} and "Input" not in target
+        template.has_resource_properties("AWS::Lambda::Permission", {
+            "Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com",
+            "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]}, "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
+        })

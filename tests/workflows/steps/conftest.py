@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,8 +16,9 @@ from botocore.stub import Stubber
 from functions.adapters.apigateway import AuthorizerCache
 from functions.adapters.autoscaling import EndpointAutoscaling
 from functions.adapters.cloudwatch import EndpointAlarms
-from functions.adapters.s3 import hex_to_b64
-from functions.adapters.sagemaker import SageMakerEndpoints
+from functions.adapters.s3 import S3Objects, hex_to_b64
+from functions.adapters.sagemaker import SageMakerEndpoints, SageMakerTraining
+from functions.adapters.stepfunctions import StateMachine
 from functions.adapters.wiring import build_deps
 from functions.core import deployments, governance, registry
 from functions.core.deployments import NewDeployment, workflow_input
@@ -24,7 +26,8 @@ from functions.core.endpoints import EndpointSettings
 from functions.core.models import Model, ModelCard, NewModel, NewVersion, Principal, Role
 from functions.core.ports import Context
 from functions.workflows.deploy_steps import DeployEnv
-from functions.workflows.settings import DeployStepsSettings
+from functions.workflows.retrain_steps import RetrainEnv
+from functions.workflows.settings import DeployStepsSettings, RetrainStepsSettings
 from tests.conftest import ARTIFACTS, AUDIT_TABLE, TABLE
 
 CPU, GPU = "1.dkr.ecr.us-east-1.amazonaws.com/modelport-cpu:1", "1.dkr.ecr.us-east-1.amazonaws.com/modelport-gpu:1"
@@ -116,3 +119,21 @@ def started(env) -> Callable[..., dict]:
         return workflow_input(deployment, 5)
 
     return start
+
+
+@pytest.fixture
+def retrain_env(tables, stubbed) -> RetrainEnv:
+    """The retrain steps' adapters: moto, and the stubbed SageMaker client."""
+    settings = RetrainStepsSettings(
+        stage="test", table_name=TABLE, audit_table_name=AUDIT_TABLE, artifacts_bucket=ARTIFACTS,
+        allowed_instance_types=("ml.m5.large",), cpu_image_uri=CPU, gpu_image_uri=GPU, workflow_poll_seconds=7,
+        training_max_runtime_seconds=70,
+    )  # fmt: skip
+    sfn = clients("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="deploy", roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+    )["stateMachineArn"]
+    return RetrainEnv(settings=settings, deps=build_deps(settings, clients),
+                      training=SageMakerTraining(stubbed["sagemaker"].client), objects=S3Objects(clients("s3")),
+                      deploy=StateMachine(sfn, machine))

@@ -117,7 +117,8 @@ def test_an_instance_type_change_lifts_autoscaling_first(env, started, previous)
     ("status", "config", "polls", "outcome"),
     [
         ("InService", "ours", 0, {"ready": True, "polls": 1, "status": "InService"}),
-        ("Updating", "old", 3, {"ready": False, "polls": 4, "status": "Updating"}),
+        # the wait grows from the plan's 5 s, but never past the cap (5 s for this short budget)
+        ("Updating", "old", 3, {"ready": False, "polls": 4, "status": "Updating", "wait_seconds": 5}),
         ("Creating", "ours", 9, EndpointTimedOut),
         ("InService", "old", 2, EndpointRolledBack),
         ("Failed", "ours", 0, EndpointFailed),
@@ -125,7 +126,8 @@ def test_an_instance_type_change_lifts_autoscaling_first(env, started, previous)
 )
 def test_check_endpoint(env, stubbed, started, status, config, polls, outcome):
     state = started()
-    state["plan"] = {"endpoint": state["endpoint"], "config_name": "ours", "previous_config": "old", "max_polls": 10}
+    state["plan"] = {"endpoint": state["endpoint"], "config_name": "ours", "previous_config": "old", "max_polls": 10,
+                     "poll_seconds": 5}
     state["endpoint_status"] = {"polls": polls}
     stubbed["sagemaker"].add_response("describe_endpoint", endpoint(state["endpoint"], status, config, "alarm fired"))
     if isinstance(outcome, dict):
@@ -138,7 +140,8 @@ def test_check_endpoint(env, stubbed, started, status, config, polls, outcome):
 
 def test_check_endpoint_records_the_rollout_it_sees(env, stubbed, started):
     state = started(strategy={"type": "canary", "percent": 25, "wait_seconds": 30})
-    state["plan"] = {"endpoint": state["endpoint"], "config_name": "ours", "previous_config": "old", "max_polls": 10}
+    state["plan"] = {"endpoint": state["endpoint"], "config_name": "ours", "previous_config": "old", "max_polls": 10,
+                     "poll_seconds": 5}
 
     def poll(status: str, at: int, message: str) -> dict:
         found = endpoint(state["endpoint"], "Updating", "old")

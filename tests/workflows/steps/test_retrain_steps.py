@@ -12,9 +12,6 @@ from datetime import UTC, datetime
 import pytest
 
 from functions.adapters.s3 import S3Objects
-from functions.adapters.sagemaker import SageMakerTraining
-from functions.adapters.stepfunctions import StateMachine
-from functions.adapters.wiring import build_deps
 from functions.core import governance, registry, retraining
 from functions.core.errors import (
     ArtifactNotVerified,
@@ -36,28 +33,15 @@ from functions.core.retraining import Dataset, RetrainOutcome, workflow_context
 from functions.core.semver import VersionSpec
 from functions.workflows import retrain_steps
 from functions.workflows.retrain_steps import RetrainEnv
-from functions.workflows.settings import RetrainStepsSettings
-from tests.conftest import ARTIFACTS, AUDIT_TABLE, TABLE
+from tests.conftest import ARTIFACTS
 from tests.workflows.steps.conftest import ADMIN, ALICE, BOB, CARD, CPU, GPU, clients
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def env(tables, stubbed) -> RetrainEnv:
-    settings = RetrainStepsSettings(
-        stage="test", table_name=TABLE, audit_table_name=AUDIT_TABLE, artifacts_bucket=ARTIFACTS,
-        allowed_instance_types=("ml.m5.large",), cpu_image_uri=CPU, gpu_image_uri=GPU, workflow_poll_seconds=7,
-        training_max_runtime_seconds=70,
-    )  # fmt: skip
-    sfn = clients("stepfunctions")
-    machine = sfn.create_state_machine(
-        name="deploy", roleArn="arn:aws:iam::123456789012:role/sfn",
-        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-    )["stateMachineArn"]
-    return RetrainEnv(settings=settings, deps=build_deps(settings, clients),
-                      training=SageMakerTraining(stubbed["sagemaker"].client), objects=S3Objects(clients("s3")),
-                      deploy=StateMachine(sfn, machine))
+def env(retrain_env) -> RetrainEnv:
+    return retrain_env
 
 
 def model(env, *, card: ModelCard = CARD, image: str | None = None, **policy) -> dict:
@@ -101,7 +85,9 @@ def test_the_training_request_follows_the_spec(env):
     job = retrain_steps.train(state, env)
     assert job["name"].startswith("mp-test-churn-") and len(job["name"]) <= 63
     assert job == {**job, "image": GPU, "instance_type": "ml.g5.xlarge", "hyperparameters": {"epochs": "3", "target": "y"},
-                   "poll_seconds": 7, "max_polls": 20, "max_runtime_seconds": 70}
+                   "poll_seconds": 7, "max_runtime_seconds": 70}
+    # enough polls for the job's runtime and SageMaker's start-up and upload (the waits back off)
+    assert job["max_polls"] == retrain_steps._schedule(7, 70).max_polls >= (70 + 3600) // 7
     assert retraining.require_retrain(env.deps, "churn", state["retrain_id"]).training_job == job["name"]
     gpu_less = dataclasses.replace(env, settings=env.settings.model_copy(update={"gpu_image_uri": None}))
     with pytest.raises(ImageNotAvailable, match="no GPU image"):
@@ -134,7 +120,7 @@ def test_training_polls(env, stubbed):
     sm = stubbed["sagemaker"]
     sm.add_response("describe_training_job", describe("InProgress"), {"TrainingJobName": "job"})
     assert retrain_steps.check_training({**state, "training": {"polls": 1}}, env) == {
-        "done": False, "polls": 2, "status": "InProgress"}
+        "done": False, "polls": 2, "status": "InProgress", "wait_seconds": 7}
     sm.add_response("describe_training_job", describe("Completed"))
     assert retrain_steps.check_training(state, env)["artifacts"] == "s3://a/m.tar.gz"
     sm.add_response("describe_training_job", describe("Failed", FailureReason="AlgorithmError: no column y"))

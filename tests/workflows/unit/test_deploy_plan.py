@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions.core.endpoints import EndpointSettings, TrafficStrategy, endpoint_name
-from functions.workflows.deploy_plan import build_plan, max_polls, resource_name
+from functions.workflows.deploy_plan import build_plan, max_polls, poll_schedule, resource_name
 
 
 @pytest.mark.parametrize("model", ["churn", "a" * 48])
@@ -19,9 +19,13 @@ def test_resource_names_fit_and_keep_the_prefix(model):
 
 def test_polling_budget_covers_the_strategy():
     canary = EndpointSettings(strategy=TrafficStrategy(type="canary", percent=10, wait_seconds=600))
-    assert max_polls(canary, 30) == (3600 + 2 * 600) // 30
     linear = EndpointSettings(strategy=TrafficStrategy(type="linear", percent=25, wait_seconds=60))
-    assert max_polls(linear, 30) == (3600 + 4 * 60) // 30
+    for settings, budget in ((canary, 3600 + 2 * 600), (linear, 3600 + 4 * 60)):
+        schedule = poll_schedule(settings, 30)
+        assert schedule.budget_seconds == budget
+        polls = max_polls(settings, 30)
+        waited = sum(schedule.wait_seconds(n) for n in range(1, polls + 1))
+        assert budget <= waited <= budget + 11 * schedule.cap  # the budget, and the slack polls
     assert max_polls(EndpointSettings(), 0) >= 10
 
 
