@@ -73,9 +73,15 @@ class LocalUp:
         """SIGKILL, as a crash or the OOM killer would: nothing gets to clean up."""
         assert self.process is not None
         self.process.kill()
-        self.process.wait(timeout=30)
+        self.reap()
+
+    def reap(self) -> int:
+        """Wait for the process (killed or ended) and close its pipes."""
+        assert self.process is not None
+        code = self.process.wait(timeout=30)
         self.process.stdout.close()
         self.process.stderr.close()
+        return code
 
     @property
     def url(self) -> str:
