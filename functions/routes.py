@@ -83,6 +83,7 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/v1/whoami", "keys"),
     _r("GET", "/v1/audit", "audit"),
     _r("GET", "/v1/audit/verify", "audit"),
+    _r("GET", "/v1/models/{name}/versions/{spec}/evidence", "audit"),
     # deployments and retraining
     _r("POST", "/v1/models/{name}/deployments", "deployments"),
     _r("GET", "/v1/models/{name}/deployments", "deployments"),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from http import HTTPStatus
+from typing import Annotated, Literal
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel
 
 from functions.adapters import http, wiring
-from functions.core import auditing
+from functions.core import auditing, evidence
 from functions.core.audit import AuditEvent, VerifyResult
+from functions.core.evidence_html import render
 from functions.core.models import MODEL_NAME_RE
 from functions.registry.models import Cursor, Limit
 
@@ -39,3 +42,28 @@ def verify(chain: Annotated[str | None, Query(pattern=MODEL_NAME_RE)] = None) ->
     deps, ctx = wiring.deps(), http.caller(router)
     results = [auditing.verify(deps, ctx, chain)] if chain else auditing.verify_all(deps, ctx)
     return {"ok": all(r.ok for r in results), "chains": [r.model_dump(mode="json") for r in results]}
+
+
+@router.get(
+    "/v1/models/<name>/versions/<spec>/evidence",
+    summary="The evidence pack of a version (approver, admin): JSON, or its readable HTML document",
+    description=(
+        "Model settings, card, lineage, metrics and the evaluation against the version it replaced, "
+        "approvals and revalidations, deployments and production periods, monitoring summaries, and "
+        "the version's audit events with the chain proof from the first of them to the chain head. "
+        "`modelport evidence export` writes JSON + HTML into a zip that `modelport evidence verify` "
+        "checks offline. No secrets and no key hashes."
+    ),
+    responses={200: {"description": "the pack (`format=json`) or its document (`format=html`)",
+                     "content": {"application/json": {"schema": {"type": "object"}}, "text/html": {}}}},
+    tags=["audit"],
+)
+def get_evidence(
+    name: Annotated[str, Path(pattern=MODEL_NAME_RE)],
+    spec: Annotated[str, Path(pattern=r"^\d{1,5}\.\d{1,5}\.\d{1,5}$", description="exact version, e.g. 1.2.3")],
+    format: Annotated[Literal["json", "html"], Query(description="json (the pack) or html (its document)")] = "json",
+):  # no return annotation: the HTML answer is not JSON (Powertools validates only annotated returns)
+    pack = evidence.build_pack(wiring.deps(), http.caller(router), name, spec)
+    if format == "html":
+        return Response(status_code=HTTPStatus.OK, content_type="text/html; charset=utf-8", body=render(pack))
+    return Response(status_code=HTTPStatus.OK, content_type="application/json", body=pack)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from modelport.cli import access, local, operations, registry
+from modelport.cli import access, evidence, local, operations, registry
 
 app = typer.Typer(
     name="modelport",
@@ -21,6 +21,7 @@ registry.register(app)
 operations.register(app)
 access.register(app)
 local.register(app)
+evidence.register(app)
 
 
 def main() -> None:

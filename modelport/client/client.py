@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from modelport.client import config
 from modelport.client.baselines import resolve as resolve_baseline
 from modelport.client.errors import ModelportError
+from modelport.client.evidence import Evidence
 from modelport.client.packing import PackedModel, existing_signature, pack_model
 from modelport.client.resources import Aliases, Audit, Keys, Models, Versions, seg, validated
 from modelport.client.shapes import Invocation, ModelCard, NewVersion, PublishedVersion
@@ -64,6 +65,7 @@ class Client:
         self.audit = Audit(self._t)
         self.deployments = Deployments(self._t)
         self.retrains = Retrains(self._t, self._upload)
+        self.evidence = Evidence(self._t)
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r}, api_key=<hidden>)"

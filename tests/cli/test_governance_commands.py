@@ -76,3 +76,49 @@ def test_high_risk_needs_two_approvers_and_audit_due_lists_revalidations(cli, to
     shown = json.loads(ok(cli("versions", "show", name, "1.0.0", "--json")))
     assert [a["comment"] for a in shown["approvals"]] == [None, "second pair of eyes"]
     assert shown["revalidations"][0]["comment"] == "Q3 back-test"
+
+
+def test_evidence_export_and_offline_verify(cli, token, tmp_path, unique) -> None:
+    import zipfile
+
+    name = f"ev-{unique}"
+    ok(cli("models", "create", name, "--framework", "python", "--owner", "team"))
+    publisher = token(["publisher"], owner=f"pub-{unique}")
+    approver = token(["approver"], owner=f"appr-{unique}")
+    ok(cli("push", str(model_dir(tmp_path)), "-m", name, "--version", "1.0.0", *CARD, "--code-revision", "git:abc123",
+           key=publisher))
+    ok(cli("submit", name, "1.0.0", key=publisher))
+    ok(cli("approve", name, "1.0.0", "--comment", "fit for purpose", key=approver))
+    ok(cli("alias", "set", name, "production", "1.0.0", key=publisher))
+    one_error_line(cli("evidence", "export", name, "1.0.0", "-o", str(tmp_path / "x.zip"), key=publisher), "HTTP 403")
+    pack = tmp_path / "pack.zip"
+    out = ok(cli("evidence", "export", name, "1.0.0", "-o", str(pack), key=approver))
+    assert "exported" in out and pack.is_file()
+    with zipfile.ZipFile(pack) as archive:
+        assert sorted(archive.namelist()) == ["SHA256SUMS", "evidence.html", "evidence.json"]
+        document = json.loads(archive.read("evidence.json"))
+        html = archive.read("evidence.html").decode()
+    assert document["lineage"]["code_revision"] == "git:abc123" and "fit for purpose" in html
+    verified = ok(cli("evidence", "verify", str(pack)))
+    assert "verified" in verified and "MISMATCH" not in verified
+    # an edited pack, its SHA256SUMS recomputed to match: the audit record still names it
+    document["approvals"][0]["comment"] = "rubber stamp"
+    from modelport.client.evidence import write_zip
+
+    forged = write_zip(document, tmp_path / "forged.zip")
+    result = cli("evidence", "verify", str(forged), "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and [m["section"] for m in report["mismatches"]] == ["approvals"]
+    human = cli("evidence", "verify", str(forged))
+    assert human.exit_code == 1 and "MISMATCH approvals" in human.stdout
+    # the HTML alone edited
+    with zipfile.ZipFile(pack) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    with zipfile.ZipFile(tmp_path / "html.zip", "w") as archive:
+        for n, body in members.items():
+            archive.writestr(n, body.replace(b"fit for purpose", b"approved by the board") if n == "evidence.html" else body)
+    report = json.loads(cli("evidence", "verify", str(tmp_path / "html.zip"), "--json").stdout)
+    assert {m["section"] for m in report["mismatches"]} == {"SHA256SUMS", "evidence.html"}
+    (tmp_path / "junk.zip").write_text("not a zip")
+    one_error_line(cli("evidence", "verify", str(tmp_path / "junk.zip")), "does not verify")

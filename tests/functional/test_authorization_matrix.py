@@ -37,6 +37,7 @@ EXPECTED = {
     ("GET", "/v1/whoami"): (ALL, False),
     ("GET", "/v1/audit"): ({"admin", "approver"}, True),
     ("GET", "/v1/audit/verify"): ({"admin", "approver"}, True),
+    ("GET", "/v1/models/{name}/versions/{spec}/evidence"): ({"admin", "approver"}, True),
     ("POST", "/v1/models/{name}/invocations"): (ALL, True),
     ("POST", "/v1/models/{name}/versions/{spec}/invocations"): (ALL, True),
     ("POST", "/v2/models/{name}/infer"): (ALL, True),

@@ -79,3 +79,24 @@ def test_revalidation_through_the_sdk(admin: Client, key_for, tmp_path, unique: 
     revalidated = approver.versions.revalidate(name, "1.0.0", comment="still fit")
     assert revalidated.revalidations[-1].comment == "still fit"
     assert admin.models.get(name).production.validated_at == revalidated.revalidations[-1].at
+
+
+def test_evidence_through_the_sdk(admin: Client, key_for, tmp_path, unique: str) -> None:
+    from modelport.client.evidence import verify_zip
+
+    name = f"ev-{unique}"
+    admin.models.create({"name": name, "owner": "tests", "framework": "python"})
+    publisher = key_for(["publisher"], owner=f"pub-{unique}")
+    approver = key_for(["approver"], owner=f"appr-{unique}")
+    publisher.push(name, predictor_dir(tmp_path), version="1.0.0", card=CARD, metrics={"accuracy": 0.9})
+    publisher.versions.submit(name, "1.0.0")
+    approver.versions.approve(name, "1.0.0", comment="ok")
+    pack = approver.evidence.get(name, "1.0.0")
+    assert pack["metrics"] == {"accuracy": 0.9} and pack["approvals"][0]["comment"] == "ok"
+    html = approver.evidence.html(name, "1.0.0")
+    assert html.startswith("<!doctype html>") and f"Evidence pack: {name} 1.0.0" in html
+    path = approver.evidence.export(name, "1.0.0", tmp_path / "out" / "pack.zip")
+    report = verify_zip(path)
+    assert report.ok, report.mismatches
+    with pytest.raises(NotFoundError):
+        approver.evidence.get(name, "2.0.0")
