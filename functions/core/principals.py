@@ -1,0 +1,117 @@
+"""API keys and principals: who acts (`Principal`), and the keys they hold.
+
+Plain pydantic, no storage calls: `ApiKey` is what the store keeps (its secret only as a
+hash), `ApiKeyInfo` what may be shown. `functions.core.models` re-exports all of it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from functions.core.records import KEYS_INDEX_PK, META, IndexKey, ItemKey, Record, key_pk
+
+#: model patterns on keys: model-name characters plus `*` wildcards.
+PATTERN_RE = r"^[a-z0-9*-]{1,48}$"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    publisher = "publisher"
+    approver = "approver"
+    consumer = "consumer"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+def _check_patterns(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        if not re.match(PATTERN_RE, pattern):
+            raise ValueError(f"{pattern!r} is not a model pattern (letters, digits, '-', '*')")
+    return patterns
+
+
+class NewKey(_Strict):
+    """Command: create an API key."""
+
+    owner: str = Field(min_length=1, max_length=256, description="the person or service holding it")
+    roles: list[Role] = Field(min_length=1, max_length=4)
+    patterns: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=32)
+    description: str = Field(default="", max_length=512)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+    _patterns = field_validator("patterns")(_check_patterns)
+
+
+class ApiKeyInfo(Record):
+    """What may be shown about a key: everything but the secret and its hash."""
+
+    KIND: ClassVar[str] = "key"
+
+    key_id: str
+    owner: str
+    roles: list[Role]
+    patterns: list[str]
+    description: str = ""
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+    @property
+    def key(self) -> ItemKey:
+        return self.key_for(self.key_id)
+
+    @staticmethod
+    def key_for(key_id: str) -> ItemKey:
+        return ItemKey(key_pk(key_id), META)
+
+    def index_keys(self) -> IndexKey:
+        return IndexKey(KEYS_INDEX_PK, self.key_id)
+
+    def state(self, now: datetime) -> Literal["active", "expired", "revoked"]:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and now >= self.expires_at:
+            return "expired"
+        return "active"
+
+
+class ApiKey(ApiKeyInfo):
+    """The stored key. `secret_hash` never leaves the store and the authorizer."""
+
+    secret_hash: str = Field(repr=False)
+
+    def info(self) -> ApiKeyInfo:
+        return ApiKeyInfo.model_validate(self.model_dump(exclude={"secret_hash"}))
+
+
+class Principal(_Strict):
+    """Who is acting: an API key's holder, or a platform component (`system`)."""
+
+    id: str
+    owner: str | None = None
+    roles: frozenset[Role]
+    patterns: tuple[str, ...] = ("*",)
+    system: bool = False
+
+    def covers(self, model: str) -> bool:
+        """True when one of the principal's model patterns matches `model`."""
+        return any(fnmatchcase(model, pattern) for pattern in self.patterns)
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} ({self.owner})" if self.owner else self.id
+
+
+def system_actor(component: str) -> Principal:
+    """The principal for a platform component, e.g. the retrain workflow."""
+    return Principal(id=f"system:{component}", roles=frozenset({Role.admin}), system=True)
