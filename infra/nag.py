@@ -149,6 +149,32 @@ def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
         arn("cloudwatch", f"alarm:{endpoints}"),
     )
 
+    # --- per-model execution roles (functions.core.execution_scope) ---------------------------
+    roles = f"Resource::arn:aws:iam::{account}:role/modelport/{settings.name}/*"
+    per_model = (
+        "Each model gets its own SageMaker execution role, created by the workflows on the stage's "
+        "role path; CreateRole and PutRolePolicy also require the stage's permissions boundary "
+        "(iam:PermissionsBoundary), PassRole only to sagemaker.amazonaws.com."
+    )
+    for role in (workflows.deploy_steps.role, workflows.retrain_steps.role,
+                 workflows.deploy_state_machine.role, workflows.retrain_state_machine.role):
+        acknowledge(role, "IAM5", per_model, roles)
+
+    def exported(bucket: s3.IBucket, pattern: str) -> str:
+        name = Stack.of(bucket).resolve(Stack.of(bucket).export_value(bucket.bucket_name))["Fn::ImportValue"]
+        return f"Resource::arn:aws:s3:::{name}/{pattern}"
+
+    acknowledge(
+        serving.execution_boundary, "IAM5",
+        "The boundary is the envelope of every per-model role (each role's own policy names its "
+        "model's prefixes): published artifacts, training output, datasets, captures, the stage's "
+        "rollback alarms and SageMaker's log groups; ecr:GetAuthorizationToken takes no resource "
+        "and cloudwatch:PutMetricData is limited to SageMaker's namespaces.",
+        "Resource::*", arn("cloudwatch", f"alarm:{endpoints}"), arn("logs", "log-group:/aws/sagemaker/*"),
+        exported(data.artifacts_bucket, "models/*"), exported(data.artifacts_bucket, "training/*"),
+        exported(data.datasets_bucket, "datasets/*"), exported(data.captures_bucket, "*"),
+    )  # fmt: skip
+
     # --- API --------------------------------------------------------------------------------
     acknowledge(api.inference_role, "IAM5", dynamic, arn("sagemaker", f"endpoint/{endpoints}"))
     acknowledge(

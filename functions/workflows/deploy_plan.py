@@ -49,13 +49,15 @@ def build_plan(
     model_data_url: str,
     current: dict[str, Any] | None,
     current_config: dict[str, Any] | None,
+    role_arn: str,
 ) -> dict[str, Any]:
     """The plan (`$.plan`) for the workflow input `state`.
 
     `allow_pickle` is the model's policy, passed to the container, which refuses a pickled
     model unless both it and the artifact's manifest allow pickle.
     `current` is DescribeEndpoint of the alias's endpoint (None when it does not exist):
-    an existing endpoint is updated blue/green, a missing one created.
+    an existing endpoint is updated blue/green, a missing one created. `role_arn` is the
+    execution role the model runs under (`functions.workflows.roles.execution_role`).
     """
     settings = EndpointSettings.model_validate(state["settings"])
     endpoint = state["endpoint"]
@@ -69,6 +71,7 @@ def build_plan(
         "previous_instance_type": previous_variant[0].get("InstanceType"),
         "model_name": name,
         "config_name": name,
+        "role_arn": role_arn,
         "variant": VARIANT,
         "container": {
             "Image": image,

@@ -24,11 +24,13 @@ from functions.core.endpoints import EndpointSettings, require_owner
 from functions.core.errors import EndpointBusy, EndpointFailed, EndpointRolledBack, EndpointTimedOut
 from functions.core.models import Alias
 from functions.core.ports import Deps, NoCache
+from functions.core.records import ALIAS_PREFIX, model_pk
 from functions.core.registry import find_version, require_model
 from functions.core.rollout import observed_status
 from functions.core.semver import VersionSpec
 from functions.workflows import steps
 from functions.workflows.deploy_plan import VARIANT, build_plan, poll_schedule
+from functions.workflows.roles import execution_role
 from functions.workflows.settings import DeployStepsSettings
 from functions.workflows.wiring import once
 
@@ -88,9 +90,13 @@ def validate(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
             "wait for the operation in progress (or delete a failed endpoint) and deploy again"
         )
     config = env.endpoints.describe_endpoint_config(current["EndpointConfigName"]) if current else None
+    # the model's own execution role: its artifacts, datasets and its endpoints' captures only
+    aliases = deps.store.query(model_pk(name), Alias, prefix=ALIAS_PREFIX, limit=100, consistent=True).items
+    endpoints = tuple(sorted({a.endpoint for a in aliases if a.endpoint} | {deployment.endpoint}))
+    role_arn = execution_role(env.settings, model, endpoints=endpoints, image=image)
     plan = build_plan(state, image=image, allow_pickle=model.policy.allow_pickle,
                       model_data_url=version.artifact.uri, current=current,
-                      current_config=config)
+                      current_config=config, role_arn=role_arn)
     _mark(env, state, "create_model")
     return plan
 

@@ -37,6 +37,7 @@ from functions.core.registry import require_model
 from functions.core.retraining import RetrainOutcome, require_retrain, workflow_context
 from functions.workflows import steps
 from functions.workflows.polling import PollSchedule
+from functions.workflows.roles import execution_role
 from functions.workflows.settings import RetrainStepsSettings
 from functions.workflows.wiring import once
 
@@ -95,12 +96,14 @@ def train(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
         kind = "GPU" if is_gpu_instance(spec.instance_type) else "CPU"
         raise ImageNotAvailable(f"no training image: {name}'s training spec names none and the stage has no {kind} image")
     job = job_name(settings.stage, name, state["retrain_id"])
+    role_arn = execution_role(settings, model, image=image)  # the model's own prefixes only
     _mark(env, state, "train", training_job=job)
     poll = int(state.get("poll_seconds", settings.workflow_poll_seconds))
     schedule = _schedule(poll, settings.training_max_runtime_seconds)
     return {
         "name": job,
         "image": image,
+        "role_arn": role_arn,
         "instance_type": spec.instance_type,
         # SageMaker takes hyperparameters as strings only
         "hyperparameters": {k: str(v) for k, v in spec.hyperparameters.items()},

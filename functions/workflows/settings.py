@@ -10,7 +10,7 @@ import json
 import re
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from functions.adapters.settings import ControlPlaneSettings
@@ -31,6 +31,18 @@ class _StageImages(ControlPlaneSettings):
     framework_images: dict[str, str] = Field(default_factory=dict)
     #: seconds between the workflows' Describe polls (Wait states); local mode uses less.
     workflow_poll_seconds: int = Field(default=30, ge=0, le=3600)
+    # --- execution roles (functions.core.execution_scope) ---------------------------------
+    #: the stage's permissions boundary for per-model execution roles; set (the CDK app and
+    #: local mode do), every model runs under a role of its own scoped to its prefixes.
+    execution_role_boundary_arn: str | None = None
+    #: the shared execution role, used only where per-model roles are not configured.
+    sagemaker_role_arn: str | None = None
+    datasets_bucket: str | None = None
+    captures_bucket: str | None = None
+    #: the data KMS key the buckets are encrypted with (None: none to grant).
+    data_key_arn: str | None = None
+    region: str = Field(default="us-east-1", validation_alias=AliasChoices("MODELPORT_REGION", "AWS_REGION",
+                                                                         "AWS_DEFAULT_REGION"))
 
     @field_validator("allowed_instance_types", mode="before")
     @classmethod
@@ -48,6 +60,12 @@ class _StageImages(ControlPlaneSettings):
         if bad:
             raise ValueError(f"not SageMaker instance types: {', '.join(bad)}")
         return value
+
+    @model_validator(mode="after")
+    def _scope_targets(self) -> _StageImages:
+        if self.execution_role_boundary_arn and not (self.datasets_bucket and self.captures_bucket):
+            raise ValueError("per-model execution roles need MODELPORT_DATASETS_BUCKET and MODELPORT_CAPTURES_BUCKET")
+        return self
 
     def rules(self) -> StageRules:
         return StageRules(

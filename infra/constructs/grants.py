@@ -67,17 +67,6 @@ def sagemaker_arns(stack: Stack, prefix: str, *resource_types: str) -> list[str]
     ]
 
 
-def grant_pass_role(principal: iam.IGrantable, role: iam.IRole) -> None:
-    """iam:PassRole on exactly `role`, and only to SageMaker."""
-    principal.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["iam:PassRole"],
-            resources=[role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        )
-    )
-
-
 def grant_authorizer_cache_flush(principal: iam.IGrantable, stack: Stack, rest_api_id: str, stage: str) -> None:
     """`FlushStageAuthorizersCache` (DELETE .../cache/authorizers) on the platform's API stage."""
     principal.grant_principal.add_to_principal_policy(

@@ -7,6 +7,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from functions.core import execution_scope
 from functions.core.endpoints import endpoint_name
 from infra.constructs.grants import grant_key, grant_list, grant_objects
 from infra.constructs.model_endpoint import ModelEndpoint
@@ -16,7 +17,8 @@ from infra.stacks.data import DataStack
 
 
 class ServingStack(Stack):
-    """Exposes `sagemaker_role`, `cpu_repository`, `gpu_repository`, `cpu_image_uri`,
+    """Exposes `sagemaker_role` (pinned endpoints), `execution_boundary` (the boundary of the
+    per-model execution roles), `cpu_repository`, `gpu_repository`, `cpu_image_uri`,
     `gpu_image_uri`, `framework_images` (`<framework>:<version>:cpu|gpu` → AWS image URI,
     for the deploy workflow) and `endpoints` (the pinned `ModelEndpoint`s)."""
 
@@ -49,8 +51,26 @@ class ServingStack(Stack):
         except ValueError as error:
             raise SettingsError(f"invalid settings for stage {settings.name!r}: framework_images: {error}") from None
         self._grant_pull(*self.framework_images.values())
+        self.execution_boundary = self._execution_boundary()
 
         self.endpoints = [self._pinned(pinned) for pinned in settings.pinned_endpoints]
+
+    def _execution_boundary(self) -> iam.ManagedPolicy:
+        """The permissions boundary of every per-model execution role the workflows create
+        (`functions.core.execution_scope`): the same envelope as the shared role."""
+        data = self.data
+        repositories = (self.cpu_repository.repository_arn, self.gpu_repository.repository_arn,
+                        *sorted({ecr_repository_arn(u, partition=self.partition) for u in self.framework_images.values()}))
+        targets = execution_scope.Targets(
+            partition=self.partition, region=self.region, account=self.account, stage=self.settings.name,
+            artifacts_bucket=data.artifacts_bucket.bucket_name, datasets_bucket=data.datasets_bucket.bucket_name,
+            captures_bucket=data.captures_bucket.bucket_name, key_arn=data.key.key_arn, repositories=repositories,
+        )  # fmt: skip
+        return iam.ManagedPolicy(
+            self, "ModelExecutionBoundary",
+            description=f"Modelport {self.settings.name}: the most any per-model SageMaker execution role may do",
+            document=iam.PolicyDocument.from_json(execution_scope.boundary_policy(targets)),
+        )  # fmt: skip
 
     def _repository(self, id: str, removal: RemovalPolicy) -> ecr.Repository:
         return ecr.Repository(

@@ -21,6 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from functions.core import execution_scope
 from functions.workflows.steps import ENDED_OUTSIDE_THE_WORKFLOW, STATUS_CHANGE
 from infra.asl import definition_actions
 from infra.constructs.grants import (
@@ -29,7 +30,6 @@ from infra.constructs.grants import (
     TABLE_WRITE,
     grant_authorizer_cache_flush,
     grant_objects,
-    grant_pass_role,
     grant_table,
     sagemaker_arns,
 )
@@ -67,12 +67,22 @@ class WorkflowsStack(NestedStack):
         self.event_bus = events.EventBus(self, "PlatformEvents", description="Modelport platform events")
 
         env = {**environment, "MODELPORT_EVENT_BUS_NAME": self.event_bus.event_bus_name}
+        # per-model execution roles (functions.core.execution_scope), bounded by the stage's boundary
+        steps_env = {
+            **env,
+            "MODELPORT_EXECUTION_ROLE_BOUNDARY_ARN": serving.execution_boundary.managed_policy_arn,
+            "MODELPORT_DATASETS_BUCKET": data.datasets_bucket.bucket_name,
+            "MODELPORT_CAPTURES_BUCKET": data.captures_bucket.bucket_name,
+            "MODELPORT_DATA_KEY_ARN": data.key.key_arn,
+        }
         code_asset = code()
         self.deploy_steps = self._function(
-            "DeploySteps", "functions.workflows.deploy_steps.lambda_handler", code_asset, env, "deploy workflow steps"
+            "DeploySteps", "functions.workflows.deploy_steps.lambda_handler", code_asset, steps_env,
+            "deploy workflow steps",
         )
         self.retrain_steps = self._function(
-            "RetrainSteps", "functions.workflows.retrain_steps.lambda_handler", code_asset, env, "retrain workflow steps"
+            "RetrainSteps", "functions.workflows.retrain_steps.lambda_handler", code_asset, steps_env,
+            "retrain workflow steps",
         )
         self.trigger = self._function(
             "RetrainTrigger", "functions.workflows.trigger.lambda_handler", code_asset, env, "retrain trigger (S3 to SQS)"
@@ -144,6 +154,8 @@ class WorkflowsStack(NestedStack):
         grant_table(trigger, data.table, data.key, "dynamodb:GetItem", *TABLE_WRITE)
         for role in (deploy, retrain, trigger):
             grant_table(role, data.audit_table, data.key, *AUDIT_APPEND)
+        for role in (deploy, retrain):
+            self._grant_execution_roles(role)
         deploy.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="EndpointLifecycle",
@@ -219,6 +231,21 @@ class WorkflowsStack(NestedStack):
         # a notification names an object version; HEAD of that version (or of the object)
         grant_objects(trigger, data.datasets_bucket, "datasets/*", "s3:GetObject", "s3:GetObjectVersion")
 
+    def _execution_role_arns(self) -> str:
+        path = execution_scope.role_path(self.settings.name)
+        return f"arn:{self.partition}:iam::{self.account}:role{path}*"
+
+    def _grant_execution_roles(self, role: iam.IRole) -> None:
+        """Create and update per-model execution roles: only on the stage's role path and only
+        carrying the stage's boundary, so no role the workflows make can exceed it."""
+        roles, boundary = self._execution_role_arns(), self.serving.execution_boundary.managed_policy_arn
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ReadExecutionRoles", actions=["iam:GetRole"], resources=[roles]))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ScopedExecutionRoles", actions=["iam:CreateRole", "iam:PutRolePolicy"], resources=[roles],
+            conditions={"StringEquals": {"iam:PermissionsBoundary": boundary}},
+        ))  # fmt: skip
+
     def _alarms(self, name_prefix: str) -> str:
         return self.format_arn(
             service="cloudwatch", resource="alarm", resource_name=f"{name_prefix}*",
@@ -274,7 +301,11 @@ class WorkflowsStack(NestedStack):
                 types = sorted({t for action in service_actions for t in sagemaker_types(action)})
                 resources = sagemaker_arns(self, prefix, *types)
                 if any(a in service_actions for a in ("sagemaker:CreateModel", "sagemaker:CreateTrainingJob")):
-                    grant_pass_role(role, self.serving.sagemaker_role)
+                    # the per-model execution roles (their path), to SageMaker only
+                    role.add_to_policy(iam.PolicyStatement(
+                        actions=["iam:PassRole"], resources=[self._execution_role_arns()],
+                        conditions={"StringEquals": {"iam:PassedToService": execution_scope.SAGEMAKER}},
+                    ))  # fmt: skip
             elif service == "events":
                 resources = [self.event_bus.event_bus_arn]
             elif service == "states" and "DeployStateMachineArn" in substitutions:

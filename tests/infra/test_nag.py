@@ -33,7 +33,7 @@ def granted(construct) -> dict[str, set[str]]:
     stack = Stack.of(construct)
     found: dict[str, set[str]] = {"IAM5": set(), "IAM4": set()}
     for child in construct.node.find_all():
-        if isinstance(child, iam.CfnPolicy):
+        if isinstance(child, (iam.CfnPolicy, iam.CfnManagedPolicy)):
             for statement in stack.resolve(child.policy_document)["Statement"]:
                 resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 found["IAM5"] |= {f"Resource::{spelled(r, stack)}" for r in resources}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from aws_cdk import Stack
+
 from infra.asl import definition_actions, iam_action
 from tests.infra.conftest import ASL, resources
 
@@ -64,7 +66,8 @@ def test_each_machine_role_grants_exactly_what_its_definition_calls(platform, te
         assert granted == definition_actions(ASL / f"{name}.asl.json"), name
 
 
-def test_pass_role_only_to_sagemaker_for_the_execution_role(templates, platform):
+def test_pass_role_only_to_sagemaker_for_the_per_model_execution_roles(templates, platform):
+    """Issue 10: the state machines pass the per-model roles (their path), never the shared one."""
     passes = [
         s for p in resources(templates["workflows"], "AWS::IAM::Policy").values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]
@@ -73,7 +76,35 @@ def test_pass_role_only_to_sagemaker_for_the_execution_role(templates, platform)
     assert passes
     for statement in passes:
         assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
-        assert "SageMakerExecutionRole" in json.dumps(statement["Resource"])
+        assert statement["Resource"] == {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"},
+                                                           ":role/modelport/dev/*"]]}
+
+
+def test_the_steps_create_execution_roles_only_with_the_boundary_on_the_stage_path(templates, platform):
+    """Issue 10: CreateRole/PutRolePolicy need the stage's boundary, so no role they make (or
+    change) can exceed it, whatever model name or policy a workflow is given."""
+    boundary = platform.serving.execution_boundary
+    boundary_ref = Stack.of(boundary).resolve(boundary.managed_policy_arn)
+    found = {}
+    for policy in resources(templates["workflows"], "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a.startswith("iam:") and a != "iam:PassRole" and "ServiceLinked" not in a for a in actions):
+                found.setdefault(tuple(sorted(actions)), []).append(statement)
+    assert set(found) == {("iam:GetRole",), ("iam:CreateRole", "iam:PutRolePolicy")}
+    assert len(found[("iam:CreateRole", "iam:PutRolePolicy")]) == 2  # deploy and retrain steps
+    for statement in found[("iam:CreateRole", "iam:PutRolePolicy")]:
+        assert statement["Resource"] == {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"},
+                                                           ":role/modelport/dev/*"]]}
+        [(key, value)] = statement["Condition"]["StringEquals"].items()
+        assert key == "iam:PermissionsBoundary" and "ModelExecutionBoundary" in json.dumps(value)
+    assert "ModelExecutionBoundary" in json.dumps(boundary_ref)
+    # the boundary is the core's envelope, the shared role's grants and no more
+    document = resources(templates["serving"], "AWS::IAM::ManagedPolicy")
+    [(logical, managed)] = [(k, v) for k, v in document.items() if "ModelExecutionBoundary" in k]
+    sids = {s["Sid"] for s in managed["Properties"]["PolicyDocument"]["Statement"]}
+    assert sids == {"Artifacts", "TrainingOutput", "Datasets", "ListDatasets", "Captures", "RollbackAlarms",
+                    "PullAuth", "ContainerLogs", "ContainerMetrics", "PullImage", "DataKey"}, logical
 
 
 def test_asl_task_resources_map_to_iam_actions():

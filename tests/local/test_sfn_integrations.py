@@ -76,3 +76,15 @@ def test_platform_integrations_run_like_on_aws(cloud, aws, unique):
     assert out["updateError"]["Error"] == "SageMaker.AmazonSageMakerException"
     assert "Could not find endpoint" in out["updateError"]["Cause"]
     assert ISO.match(out["context"]["start"])
+
+
+def test_a_keyword_named_path_binding_is_a_path_binding(aws, unique):
+    """`"RoleArn.$"` (createTrainingJob's role, from the state) selects like any `.$` key;
+    moto's lexer takes it for the ASL keyword and passed the path through as a literal."""
+    definition = {"StartAt": "P", "States": {"P": {
+        "Type": "Pass", "Parameters": {"RoleArn.$": "$.job.role_arn", "Plain": "RoleArn.$", "Name.$": "$.job.name"},
+        "End": True}}}
+    result = run_state_machine(aws("stepfunctions"), definition, {"job": {"role_arn": "arn:r", "name": "j"}},
+                               f"keyword-binding-{unique}")
+    assert result["status"] == "SUCCEEDED", result
+    assert json.loads(result["output"]) == {"RoleArn": "arn:r", "Plain": "RoleArn.$", "Name": "j"}

@@ -19,6 +19,9 @@ second or two, so `EmbeddedAWS.start()` does not pay it), and each has a test in
   raises for the optimised SageMaker integrations. Unmodelled error codes become
   `SageMaker.AmazonSageMakerException` (optimised SageMaker) or
   `<Service>.<Service>Exception` (`aws-sdk`), the SDK's generic exception classes.
+* A Parameters key that is also an ASL keyword with `.$` (`"RoleArn.$"`, as
+  `sagemaker:createTrainingJob` takes) is a path binding, as on AWS: moto's lexer reads it
+  as the keyword and would pass the path through as a literal string.
 """
 
 from __future__ import annotations
@@ -183,4 +186,30 @@ def _patch() -> None:
     unsupported_module.StateTaskServiceUnsupported._from_error = optimised_from_error
     # moto warns on every optimised SageMaker call that it forwards the request; it works.
     logging.getLogger(unsupported_module.__name__).setLevel(logging.ERROR)
+    _patch_keyword_path_bindings()
     _applied = True
+
+
+def _patch_keyword_path_bindings() -> None:
+    import copy
+
+    from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadbinding.payload_binding import (
+        PayloadBindingValue,
+    )
+    from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadvaluelit.payload_value_str import (
+        PayloadValueStr,
+    )
+    from moto.stepfunctions.parser.asl.utils.json_path import extract_json
+
+    literal = PayloadBindingValue._eval_body
+
+    def eval_body(self: Any, env: Any) -> None:
+        value = self.payload_value
+        if not (self.field.endswith(".$") and isinstance(value, PayloadValueStr) and value.val.startswith("$.")):
+            return literal(self, env)
+        bound = env.stack.pop()
+        bound[self.field[:-2]] = copy.deepcopy(extract_json(value.val, env.stack[-1]))
+        env.stack.append(bound)
+        return None
+
+    PayloadBindingValue._eval_body = eval_body

@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.adapters.schema import AUDIT, METADATA
+from functions.core import execution_scope
 from modelport.local.platform.settings import PlatformSettings
 
 ASL_DIR = Path(__file__).resolve().parents[3] / "functions" / "workflows"
@@ -62,6 +63,7 @@ class Names:
     deploy_state_machine: str
     retrain_state_machine: str
     sagemaker_role_arn: str
+    execution_boundary_arn: str
 
     @classmethod
     def for_settings(cls, s: PlatformSettings) -> Names:
@@ -72,6 +74,7 @@ class Names:
             dead_letter_queue=s.name("datasets-dlq"), event_bus=s.name("events"),
             deploy_state_machine=s.name("deploy"), retrain_state_machine=s.name("retrain"),
             sagemaker_role_arn=f"arn:aws:iam::{s.account_id}:role/{s.name('sagemaker')}",
+            execution_boundary_arn=f"arn:aws:iam::{s.account_id}:policy/{s.name('execution-boundary')}",
         )  # fmt: skip
 
     def state_machine_arn(self, s: PlatformSettings, name: str) -> str:
@@ -92,6 +95,8 @@ class Names:
             "MODELPORT_REST_API_ID": s.rest_api_id,
             "MODELPORT_API_STAGE_NAME": s.api_stage_name,
             "MODELPORT_SAGEMAKER_ROLE_ARN": self.sagemaker_role_arn,
+            "MODELPORT_EXECUTION_ROLE_BOUNDARY_ARN": self.execution_boundary_arn,
+            "MODELPORT_REGION": s.region,
             "MODELPORT_CPU_IMAGE_URI": s.image("cpu"),
             "MODELPORT_GPU_IMAGE_URI": s.image("gpu"),
             "MODELPORT_ALLOWED_INSTANCE_TYPES": ",".join(INSTANCE_TYPES),
@@ -132,6 +137,23 @@ def create_all(client: Callable[[str], Any], s: PlatformSettings, names: Names) 
         events.create_event_bus(Name=names.event_bus)
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+            raise
+    create_execution_boundary(client("iam"), s, names)
+
+
+def create_execution_boundary(iam: Any, s: PlatformSettings, names: Names) -> None:
+    """The per-model execution roles' boundary, from the same definition as the CDK app's
+    (the workflows create a role per model under it, as on AWS)."""
+    targets = execution_scope.Targets(
+        partition="aws", region=s.region, account=s.account_id, stage=s.stage,
+        artifacts_bucket=names.artifacts_bucket, datasets_bucket=names.datasets_bucket,
+        captures_bucket=names.captures_bucket,
+    )  # fmt: skip
+    try:
+        iam.create_policy(PolicyName=names.execution_boundary_arn.rsplit("/", 1)[1],
+                          PolicyDocument=json.dumps(execution_scope.boundary_policy(targets)))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "EntityAlreadyExists":
             raise
 
 

@@ -36,6 +36,7 @@ ALICE = Context(actor=Principal(id="alice00000000000", owner="alice", roles=froz
 ADMIN = Context(actor=Principal(id="admin00000000000", owner="root", roles=frozenset({Role.admin})), request_id="r")
 BOB = Context(actor=Principal(id="bob0000000000000", owner="bob", roles=frozenset({Role.approver})), request_id="r")
 BODY = b"pretend model.tar.gz"
+SHARED_ROLE = "arn:aws:iam::123456789012:role/shared-sagemaker"
 
 
 @functools.cache
@@ -67,7 +68,7 @@ def settings(tables) -> DeployStepsSettings:
     return DeployStepsSettings(
         stage="test", table_name=TABLE, audit_table_name=AUDIT_TABLE, artifacts_bucket=ARTIFACTS,
         allowed_instance_types=("ml.m5.large", "ml.c5.xlarge", "ml.g5.xlarge"), cpu_image_uri=CPU, gpu_image_uri=GPU,
-        rest_api_id="api123", api_stage_name="dev",
+        rest_api_id="api123", api_stage_name="dev", sagemaker_role_arn=SHARED_ROLE,
     )  # fmt: skip
 
 
@@ -127,7 +128,7 @@ def retrain_env(tables, stubbed) -> RetrainEnv:
     settings = RetrainStepsSettings(
         stage="test", table_name=TABLE, audit_table_name=AUDIT_TABLE, artifacts_bucket=ARTIFACTS,
         allowed_instance_types=("ml.m5.large",), cpu_image_uri=CPU, gpu_image_uri=GPU, workflow_poll_seconds=7,
-        training_max_runtime_seconds=70,
+        training_max_runtime_seconds=70, sagemaker_role_arn=SHARED_ROLE,
     )  # fmt: skip
     sfn = clients("stepfunctions")
     machine = sfn.create_state_machine(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
 import pytest
 
-from functions.core import deployments, governance
+from functions.core import deployments, execution_scope, governance
 from functions.core.deployments import workflow_context
 from functions.core.errors import (
     ArtifactNotVerified,
@@ -18,7 +19,8 @@ from functions.core.errors import (
 )
 from functions.core.models import Alias
 from functions.workflows import deploy_steps
-from tests.workflows.steps.conftest import CPU, GPU, clients
+from tests.conftest import ARTIFACTS
+from tests.workflows.steps.conftest import CPU, GPU, SHARED_ROLE, clients
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -49,6 +51,35 @@ def test_validate_plans_a_creation_on_the_family_image(env, stubbed, started):
     assert (plan["update"], plan["container"]["Image"]) == (False, GPU)
     assert plan["container"]["ModelDataUrl"] == "s3://modelport-test-artifacts/models/churn/1.0.0/model.tar.gz"
     assert record(env, state).step == "create_model"
+
+
+def test_validate_runs_the_model_under_a_role_of_its_own(env, stubbed, started):
+    """Issue 10: per-model execution roles, created with the stage's boundary under its path."""
+    iam = clients("iam")
+    boundary = iam.create_policy(PolicyName="mp-test-boundary", PolicyDocument=json.dumps(
+        execution_scope.boundary_policy(execution_scope.Targets(
+            partition="aws", region="us-east-1", account="123456789012", stage="test", artifacts_bucket=ARTIFACTS,
+            datasets_bucket="ds", captures_bucket="caps")))
+    )["Policy"]["Arn"]
+    scoped = dataclasses.replace(env, settings=env.settings.model_copy(update={
+        "execution_role_boundary_arn": boundary, "datasets_bucket": "ds", "captures_bucket": "caps"}))
+    state = started()
+    for _ in range(2):  # a second deployment finds the role and puts the policy again
+        missing(stubbed["sagemaker"], state["endpoint"])
+        plan = deploy_steps.validate(state, scoped)
+    role = iam.get_role(RoleName="mp-test-churn")["Role"]
+    assert plan["role_arn"] == role["Arn"] and role["Path"] == "/modelport/test/"
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    assert json.loads(json.dumps(role["AssumeRolePolicyDocument"]))["Statement"][0]["Principal"] == {
+        "Service": "sagemaker.amazonaws.com"}
+    policy = iam.get_role_policy(RoleName="mp-test-churn", PolicyName="model-scope")["PolicyDocument"]
+    resources = json.dumps(policy)
+    assert f"arn:aws:s3:::{ARTIFACTS}/models/churn/*" in resources and "arn:aws:s3:::ds/datasets/churn/*" in resources
+    assert f"arn:aws:s3:::caps/{state['endpoint']}/*" in resources
+    assert "models/*" not in resources and "datasets/*" not in resources  # nothing of other models
+    # without per-model roles configured, the shared role (as before)
+    missing(stubbed["sagemaker"], state["endpoint"])
+    assert deploy_steps.validate(state, env)["role_arn"] == SHARED_ROLE
 
 
 def test_validate_plans_an_update_of_an_endpoint_in_service(env, stubbed, started):

@@ -39,8 +39,9 @@ def state(**extra):
 
 def test_a_first_deployment_creates():
     plan = build_plan(state(), image="gpu-image", allow_pickle=False, model_data_url="s3://a/m.tar.gz",
-                      current=None, current_config=None)
+                      current=None, current_config=None, role_arn="arn:aws:iam::1:role/modelport/test/mp-test-churn")
     assert plan["update"] is False and plan["previous_config"] is None
+    assert plan["role_arn"] == "arn:aws:iam::1:role/modelport/test/mp-test-churn"  # CreateModel's ExecutionRoleArn
     assert plan["container"] == {"Image": "gpu-image", "ModelDataUrl": "s3://a/m.tar.gz", "Environment": {
         "MODELPORT_MAX_BATCH_SIZE": "8", "MODELPORT_MAX_LATENCY_MS": "5.0", "MODELPORT_MODEL": "churn",
         "MODELPORT_VERSION": "1.2.0", "MODELPORT_ALLOW_PICKLE": "false"}}
@@ -54,7 +55,7 @@ def test_an_existing_endpoint_is_updated_and_its_config_remembered():
     current = {"EndpointConfigName": "mp-test-churn-production-old", "EndpointStatus": "InService"}
     config = {"ProductionVariants": [{"InstanceType": "ml.m5.large"}]}
     plan = build_plan(state(max_polls=3), image="i", allow_pickle=True, model_data_url="s3://a/m", current=current,
-                      current_config=config)
+                      current_config=config, role_arn="r")
     assert plan["container"]["Environment"]["MODELPORT_ALLOW_PICKLE"] == "true"
     assert plan["update"] is True
     assert (plan["previous_config"], plan["previous_instance_type"], plan["max_polls"]) == (
