@@ -26,7 +26,7 @@ from functions.workflows.deploy_plan import build_plan
 from functions.workflows.deploy_steps import DeployEnv
 from functions.workflows.settings import RetrainStepsSettings
 from tests.unit.fakes import make_deps
-from tests.workflows.steps.conftest import ALICE, CARD, CPU, Starter
+from tests.workflows.steps.conftest import ALICE, CARD, CPU, SHARED_ROLE, Starter
 from tests.workflows.steps.test_deploy_steps import endpoint
 from tests.workflows.steps.test_retrain_steps import describe, model
 
@@ -201,7 +201,7 @@ def _deployment(env, settings: EndpointSettings, poll_seconds: int) -> tuple[Dep
                                            poll_seconds=poll_seconds)
     state = workflow_input(started, poll_seconds)
     plan = build_plan(state, image=CPU, allow_pickle=False, model_data_url="s3://a/m.tar.gz", current=None,
-                      current_config=None)
+                      current_config=None, role_arn=SHARED_ROLE)
     return env, {**state, "plan": plan}
 
 
