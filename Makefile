@@ -55,7 +55,7 @@ openapi: $(STAMP)
 # cdk-nag runs inside the synth (any unacknowledged finding fails it); cfn-lint then checks
 # every template, nested ones included, and fails on errors (warnings are printed).
 # SYNTH_ARGS passes CDK context, e.g. SYNTH_ARGS="-c stage=prod -c account=123456789012".
-synth: $(STAMP) node_modules/.installed
+synth: $(STAMP) node_modules/.installed console
 	rm -rf cdk.out/*.template.json
 	npx cdk synth --quiet $(SYNTH_ARGS)
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json

@@ -194,6 +194,43 @@ def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
         "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
     )
 
+    # --- the web console ----------------------------------------------------------------------
+    if api.console is not None:
+        console = api.console
+        acknowledge(
+            console.distribution, "CFR4",
+            "The console is served on the distribution's own *.cloudfront.net name, whose default "
+            "certificate CloudFront pins to its TLSv1 policy; a custom domain with an ACM certificate "
+            "is what allows TLSv1.2_2021, and is the stage owner's choice.",
+        )
+        acknowledge(
+            console.distribution, "CFR1",
+            "No geo restriction: the console is a static page; everything it shows comes from the "
+            "key-authenticated API.",
+        )
+        acknowledge(
+            console.distribution, "CFR2",
+            "No WAF web ACL by default (as for the API): the files are public static assets and the "
+            "data behind them needs an API key; a web ACL is an account-level choice with its own cost.",
+        )
+        # CDK's BucketDeployment runs one handler of its own (a singleton Lambda) that copies the
+        # build from the CDK asset bucket into the console bucket and invalidates the cache.
+        uploader = console.deployment.handler_role.node.scope
+        acknowledge(uploader, "L1", "CDK's BucketDeployment handler: its runtime is chosen by the CDK release.")
+        acknowledge(
+            uploader, "IAM4", "CDK's BucketDeployment handler runs with the AWS-managed basic execution policy.",
+            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        )
+        acknowledge(
+            uploader, "IAM5",
+            "CDK's BucketDeployment grants: read the build's asset in the CDK asset bucket, replace "
+            "the objects of the console bucket (and nothing else), and create/read CloudFront "
+            "invalidations, which take no resource ARN.",
+            "Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*",
+            "Action::s3:DeleteObject*", f"Resource::arn:aws:s3:::cdk-hnb659fds-assets-{account}-{region}/*",
+            f"Resource::<{api.resolve(console.bucket.node.default_child.logical_id)}.Arn>/*", "Resource::*",
+        )  # fmt: skip
+
     # --- data -------------------------------------------------------------------------------
     acknowledge(
         data, "IAM4",

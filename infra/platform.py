@@ -82,3 +82,5 @@ def _outputs(platform: Platform) -> None:
         ("SageMakerRoleArn", serving.sagemaker_role.role_arn),
     ):
         cdk.CfnOutput(api, name, value=value)
+    if api.console is not None:
+        cdk.CfnOutput(api, "ConsoleUrl", value=f"{api.console.origin}/")

@@ -114,6 +114,8 @@ class StageSettings(BaseModel):
     region: str = Field(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
     #: production stages get deletion protection and keep their data on stack removal.
     production: bool = False
+    #: the web console: S3 + CloudFront, and CORS on the API for its origin only.
+    console: bool = True
     #: instance types that deployments may ask for (the deploy workflow refuses others).
     allowed_instance_types: tuple[str, ...] = Field(
         default=("ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.g5.xlarge"), min_length=1

@@ -150,18 +150,38 @@ def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     """`app.resolve`, after refusing oversized bodies before anything parses them."""
     from functions.adapters import wiring
 
+    settings = wiring.settings()
     body = event.get("body") or ""
-    max_body_bytes = wiring.settings().max_body_bytes
+    max_body_bytes = settings.max_body_bytes
     if len(body) > max_body_bytes:
         metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
         message = f"the request body exceeds {max_body_bytes} bytes"
-        return {
+        result = {
             "statusCode": int(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
             "headers": {"Content-Type": content_types.APPLICATION_JSON},
             "body": json.dumps(error_body(PayloadTooLarge.__name__, message)),
             "isBase64Encoded": False,
         }
-    return app.resolve(event, context)
+    else:
+        result = app.resolve(event, context)
+    return with_cors(result, event, settings.console_origin)
+
+
+def with_cors(result: dict[str, Any], event: dict[str, Any], origin: str | None) -> dict[str, Any]:
+    """CORS for the console's origin only: a request from it may read the answer (and the
+    request id); a request from any other origin gets no CORS header, so browsers keep other
+    sites' pages from reading it. The key is a bearer header, never a cookie, so nothing is
+    sent with credentials (no `Access-Control-Allow-Credentials`)."""
+    if not origin:
+        return result
+    added = {"Vary": "Origin"}
+    if _header(event.get("headers"), "origin") == origin:
+        added.update({"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "x-amzn-requestid"})
+    if "multiValueHeaders" in result:
+        multi = dict(result.get("multiValueHeaders") or {})
+        multi.update({name: [value] for name, value in added.items()})
+        return {**result, "multiValueHeaders": multi}
+    return {**result, "headers": {**(result.get("headers") or {}), **added}}
 
 
 def _header(headers: dict[str, str] | None, name: str) -> str | None:

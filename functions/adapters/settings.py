@@ -31,5 +31,9 @@ class ControlPlaneSettings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     #: largest accepted JSON body of a control-plane request.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    #: the web console's origin (`https://<CloudFront domain>`): the only origin the API answers
+    #: CORS for; None (local mode, where the gateway serves the console itself) answers none.
+    #: Compared with the request's `Origin` exactly (scheme, host, port; no path).
+    console_origin: str | None = None
     #: attempts of a change that lost a race on its chain head.
     retry_attempts: int = Field(default=8, ge=1, le=100)

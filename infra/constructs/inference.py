@@ -106,8 +106,10 @@ def _method_headers() -> dict[str, bool]:
     return {f"method.response.header.{h}": False for h in _RESPONSE_HEADERS}
 
 
-def add_gateway_responses(api: apigw.RestApi) -> None:
-    """Every error API Gateway answers itself, in the platform's error shape."""
+def add_gateway_responses(api: apigw.RestApi, *, cors_origin: str | None = None) -> None:
+    """Every error API Gateway answers itself, in the platform's error shape; with the
+    console's origin, so that the console can read them (a bad key's 401 on sign-in)."""
+    headers = {"Access-Control-Allow-Origin": f"'{cors_origin}'", "Vary": "'Origin'"} if cors_origin else None
     for response_type, (code, status) in GATEWAY_ERRORS.items():
         template = f'{{"error": {{"code": "{code}", "message": $context.error.messageString}}}}'
         if response_type.response_type == apigw.ResponseType.ACCESS_DENIED.response_type:
@@ -116,5 +118,6 @@ def add_gateway_responses(api: apigw.RestApi) -> None:
             f"{code}{response_type.response_type}".replace("_", ""),
             type=response_type,
             status_code=status,
+            response_headers=headers,
             templates={"application/json": template},
         )

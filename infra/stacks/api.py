@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.apigw import AUTHORIZERS, INFERENCE_HEADERS
+from infra.constructs.console_site import ConsoleSite
 from infra.constructs.grants import (
     AUDIT_APPEND,
     TABLE_READ,
@@ -49,13 +50,16 @@ WRITERS = frozenset({"registry", "versioning", "keys", "deployments", "retrainin
 LISTS = frozenset({"registry", "keys", "audit"})  # query the listing index
 PUBLISHES = frozenset({"registry", "deployments"})  # platform events
 FLUSHES = frozenset({"versioning", "keys"})  # alias moves and key revocations flush the authorizer cache
+#: what the console's requests carry (CORS preflight answers for its origin only).
+CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
 #: binary request bodies passed through to SageMaker untouched (JSON and CSV are text).
 BINARY_MEDIA_TYPES = ["application/octet-stream", "application/x-npy", "application/x-protobuf"]
 
 
 class ApiStack(Stack):
     """Exposes `api`, `authorizer_function`, `functions` (contract name → PlatformFunction),
-    `authorizers` (AuthorizerKind → RequestAuthorizer), `inference_role` and `workflows`."""
+    `authorizers` (AuthorizerKind → RequestAuthorizer), `inference_role`, `workflows` and
+    `console` (the web console's ConsoleSite, None when the stage turns it off)."""
 
     def __init__(
         self,
@@ -77,6 +81,15 @@ class ApiStack(Stack):
 
         self.api = self._rest_api()
         self.api_stage_name = settings.name
+        # The console needs the API's origin (its CSP, its config.json) and the API answers CORS
+        # for the console's origin only; both live in this stack, so neither waits on the other:
+        # the API's URL is built from its id, not from its deployment stage.
+        api_origin = f"https://{self.api.rest_api_id}.execute-api.{self.region}.{Aws.URL_SUFFIX}"
+        self.console = ConsoleSite(
+            self, "Console", api_url=f"{api_origin}/{self.api_stage_name}", api_origin=api_origin,
+            instance_types=settings.allowed_instance_types, stage=settings.name, removal_policy=self.removal,
+        ) if settings.console else None  # fmt: skip
+        self.cors_origin = self.console.origin if self.console else None
         base_env = {
             "MODELPORT_STAGE": settings.name,
             "MODELPORT_TABLE_NAME": data.table.table_name,
@@ -110,6 +123,7 @@ class ApiStack(Stack):
             "MODELPORT_EVENT_BUS_NAME": self.workflows.event_bus.event_bus_name,
             "MODELPORT_DEPLOY_STATE_MACHINE_ARN": self.workflows.deploy_state_machine.state_machine_arn,
             "MODELPORT_RETRAIN_STATE_MACHINE_ARN": self.workflows.retrain_state_machine.state_machine_arn,
+            **({"MODELPORT_CONSOLE_ORIGIN": self.cors_origin} if self.cors_origin else {}),
         }
         stack_code = code()
         self.authorizer_function = self._function("Authorizer", "auth", "REQUEST authorizer", stack_code, env)
@@ -143,7 +157,9 @@ class ApiStack(Stack):
         )
         for route in routes:
             self._add_route(route)
-        add_gateway_responses(self.api)
+        if self.cors_origin:
+            self._add_cors_preflights(routes)
+        add_gateway_responses(self.api, cors_origin=self.cors_origin)
 
     def _rest_api(self) -> apigw.RestApi:
         settings = self.settings
@@ -225,6 +241,20 @@ class ApiStack(Stack):
             identity_sources=identity,
             results_cache_ttl=Duration.seconds(self.settings.authorizer_cache_ttl_seconds),
         )
+
+    def _add_cors_preflights(self, routes: tuple[Route, ...]) -> None:
+        """OPTIONS on each control-plane resource, answered by API Gateway itself (MOCK): the
+        console's origin, the route's methods and the headers the console sends. Browsers send
+        preflights without credentials, so these methods have no authorizer."""
+        methods: dict[str, list[str]] = {}
+        for route in routes:
+            if not route.inference:
+                methods.setdefault(route.path, []).append(route.method)
+        for path, allowed in methods.items():
+            self.api.root.resource_for_path(path).add_cors_preflight(
+                allow_origins=[self.cors_origin], allow_methods=sorted(set(allowed)), allow_headers=CORS_HEADERS,
+                max_age=Duration.minutes(10),
+            )
 
     def _add_route(self, route: Route) -> None:
         resource = self.api.root.resource_for_path(route.path)

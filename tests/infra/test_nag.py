@@ -24,6 +24,8 @@ def spelled(value, stack: Stack) -> str:
         return arg
     if kind == "Fn::Join":
         return arg[0].join(spelled(part, stack) for part in arg[1])
+    if kind == "Fn::Sub" and isinstance(arg, str):
+        return re.sub(r"\$\{([^}]+)\}", r"<\1>", arg)
     raise AssertionError(f"cannot spell {value}")
 
 
@@ -37,6 +39,8 @@ def granted(construct) -> dict[str, set[str]]:
             for statement in stack.resolve(child.policy_document)["Statement"]:
                 resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 found["IAM5"] |= {f"Resource::{spelled(r, stack)}" for r in resources}
+                actions = statement.get("Action", [])
+                found["IAM5"] |= {f"Action::{a}" for a in ([actions] if isinstance(actions, str) else actions) if "*" in a}
         if isinstance(child, iam.CfnRole):
             found["IAM4"] |= {f"Policy::{spelled(a, stack)}" for a in stack.resolve(child.managed_policy_arns) or []}
     return found
