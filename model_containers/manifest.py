@@ -24,7 +24,7 @@ DTYPE_ALIASES = {
     "int64": "int64", "int32": "int32", "int16": "int16", "int8": "int8",
     "uint8": "uint8", "uint16": "uint16", "uint32": "uint32", "uint64": "uint64",
     "bool": "bool", "boolean": "bool", "string": "string", "str": "string",
-    "object": "string", "bytes": "string",
+    "object": "string", "bytes": "string", "datetime": "datetime", "date": "datetime",
 }
 
 
@@ -35,6 +35,9 @@ class TensorSpec(BaseModel):
     name: str = Field(min_length=1)
     dtype: str
     shape: list[int] = Field(default_factory=lambda: [-1])
+    #: the values a categorical input was trained on (or a classifier's classes, on an
+    #: output); informative: unseen values are the model's to handle
+    categories: list[str | int | float | bool] | None = None
 
     @field_validator("dtype")
     @classmethod

@@ -45,8 +45,10 @@ ModelName = Annotated[str, Field(pattern=MODEL_NAME_RE, description="lowercase l
 Framework = Literal["sklearn", "xgboost", "onnx", "torchscript", "python"]
 Dtype = Literal[
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "float16", "float32", "float64", "string",
+    "float16", "float32", "float64", "string", "datetime",
 ]  # fmt: skip
+#: a category (or class label) recorded in a signature
+Category = Annotated[str, Field(max_length=256)] | int | float | bool
 ShortText = Annotated[str, Field(max_length=4000)]
 
 
@@ -182,6 +184,9 @@ class TensorSpec(_Strict):
     dtype: Dtype
     #: -1 marks a variable dimension (e.g. the batch).
     shape: list[Annotated[int, Field(ge=-1)]] = Field(default_factory=list, max_length=16)
+    #: a categorical input's training values, or a classifier output's classes (`datetime`
+    #: inputs are ISO-8601 text).
+    categories: list[Category] | None = Field(default=None, max_length=256)
 
 
 class Signature(_Strict):

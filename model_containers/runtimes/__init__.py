@@ -26,6 +26,12 @@ class Runtime(ABC):
 
     #: where predictions run ("cpu", "cuda"); shown in metadata
     device: str = "cpu"
+    #: True when the model takes a table: the batch is ``{column: 1-D array}``, each column
+    #: typed by its signature dtype (``model_containers.columns``)
+    table: bool = False
+    #: the class labels, in the order of :meth:`predict_proba`'s columns, for classifiers
+    #: that give probabilities; None otherwise
+    classes: np.ndarray | None = None
 
     @abstractmethod
     def load(self, model_dir: Path, manifest: Manifest) -> None:
@@ -34,6 +40,14 @@ class Runtime(ABC):
     @abstractmethod
     def predict(self, batch: Batch) -> Prediction:
         """Predict every row of ``batch``; the result's first axis matches the batch's."""
+
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        """Class probabilities, one row per row, columns in :attr:`classes` order."""
+        raise NotImplementedError
+
+    def predict_both(self, batch: Batch) -> tuple[Prediction, np.ndarray]:
+        """Labels and probabilities together (a runtime may share the work between them)."""
+        return self.predict(batch), self.predict_proba(batch)
 
 
 _MODULES = {

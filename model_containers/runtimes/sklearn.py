@@ -6,6 +6,7 @@ import importlib
 import logging
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,34 @@ log = logging.getLogger(__name__)
 # is accepted only when it resolves to a class of these packages. Functions are never
 # accepted here: a function reference in a file is how a loader gets made to call code.
 _TRUSTED_ROOTS = ("sklearn", "numpy", "scipy")
+#: What the reference trainer's pipelines hold beyond classes of those packages, by exact
+#: name (one list, kept by the trainer's owner; its tests load every estimator's output
+#: through this loader): HistGradientBoosting's native categorical support keeps a
+#: ``FunctionTransformer(functools.partial(sklearn.utils.validation.check_array, ...))``
+#: (a partial can only wrap functions that are themselves trusted, and check_array only
+#: validates an array), and date columns are expanded by Modelport's own transformer.
+REFERENCE_TRAINER_TYPES = frozenset({
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+    "model_containers.features.DateFeatures",
+})
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 _config = threading.local()
 
 
+def _resolve(type_name: str):
+    module_name, _, attr = type_name.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    # the name must be where the object really lives, not a re-export of something else
+    return obj if getattr(obj, "__module__", None) == module_name else None
+
+
 def _is_expected_class(type_name: str) -> bool:
+    if type_name in REFERENCE_TRAINER_TYPES:
+        return _resolve(type_name) is not None
     module_name, _, attr = type_name.rpartition(".")
     if module_name.split(".", 1)[0] not in _TRUSTED_ROOTS:
         return False
@@ -88,17 +112,47 @@ class SklearnRuntime(Runtime):
         method = getattr(model, manifest.predict_method, None)
         if method is None:
             raise ArtifactError(f"the model has no {manifest.predict_method}() method")
-        self._predict = method
+        self._model, self._predict = model, method
+        self._frame = _frame_columns(model, manifest)
+        self.table = self._frame is not None
+        if manifest.predict_method == "predict" and hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+            self.classes = np.asarray(model.classes_)
+        if self.table:
+            # unseen categories are expected at serving time; the encoder handles them
+            warnings.filterwarnings("ignore", message="Found unknown categories", category=UserWarning)
         try:
             from sklearn.utils import get_tags
 
             self._allow_nan = bool(get_tags(model).input_tags.allow_nan)
-            self._own_checks = True
+            self._own_checks = not self.table
         except Exception:  # noqa: BLE001 - unknown estimator: leave every check to sklearn
             self._own_checks = False
 
+    def _input(self, batch: Batch):
+        if self._frame is None:
+            return single_array(batch, "scikit-learn")
+        import pandas as pd
+
+        if isinstance(batch, dict):
+            return pd.DataFrame(batch, columns=self._frame, copy=False)
+        return pd.DataFrame(batch, columns=self._frame)
+
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        return self._model.predict_proba(self._input(batch))
+
+    def predict_both(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        X = self._input(batch)
+        model = self._model
+        steps = getattr(model, "steps", None)
+        if steps and len(steps) > 1:
+            # a pipeline: transform once, then both methods of its last step
+            X, model = model[:-1].transform(X), model[-1]
+        return model.predict(X), model.predict_proba(X)
+
     def predict(self, batch: Batch) -> np.ndarray:
-        X = single_array(batch, "scikit-learn")
+        X = self._input(batch)
+        if self._frame is not None:
+            return self._predict(X)
         if self._own_checks and X.dtype.kind in "fiub":
             # scikit-learn's own finiteness check costs ~20 us a call (a fifth of a small
             # model's predict); this one costs ~1 us and then lets sklearn skip its own.
@@ -108,3 +162,17 @@ class SklearnRuntime(Runtime):
                 sklearn.set_config(assume_finite=True)  # thread-local in scikit-learn
                 _config.done = True
         return self._predict(X)
+
+
+def _frame_columns(model, manifest: Manifest) -> list[str] | None:
+    """The column order of a model fitted on a DataFrame whose columns the signature names."""
+    fitted = getattr(model, "feature_names_in_", None)
+    if fitted is None:
+        return None
+    names = [str(n) for n in fitted]
+    declared = [s.name for s in manifest.signature.inputs]
+    if sorted(declared) != sorted(names) or any(len(s.shape) > 1 for s in manifest.signature.inputs):
+        log.warning("the model was fitted on a table, but the signature's inputs do not name its "
+                    "columns one for one (each with shape [-1]); it gets plain arrays")
+        return None
+    return names

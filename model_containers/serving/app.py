@@ -205,11 +205,13 @@ class ServingApp:
             if sagemaker.is_oip_body(obj):
                 return 200, b"application/json", await self._oip_infer(obj, None, ticket), True
             out = accept_type(accept)
+            method = sagemaker.inference_method(obj)
             batch = sagemaker.decode_json(obj, schema)
         else:
             out = accept_type(accept)
+            method = "predict"
             batch = sagemaker.decode_csv(body, schema) if media is CSV else sagemaker.decode_npy(body, schema)
-        pred = await self.dp.infer(batch, ticket)
+        pred = await self.dp.infer(batch, ticket, method)
         return 200, _CTYPE[out], sagemaker.encode(pred, out), False
 
     async def _oip_infer(self, body, header_len: bytes | None, ticket=None) -> bytes:
@@ -226,9 +228,10 @@ class ServingApp:
                 body = body[:n]
             body = sagemaker.parse_json(body)
         request = oip.decode(body, self.dp.require_schema(), binary)
-        pred = await self.dp.infer(request.batch, ticket)
-        return oip.encode(pred, request, self.dp.name, self.dp.version,
-                          [s.name for s in self.dp.output_specs])
+        labels = [s.name for s in self.dp.output_specs]
+        method = oip.method_for(request, labels, self.dp.proba_names)
+        pred = await self.dp.infer(request.batch, ticket, method)
+        return oip.encode(pred, request, self.dp.name, self.dp.version, labels, self.dp.proba_names, method)
 
     async def _v2(self, scope, receive, path: str, ticket=None):
         method = scope["method"]

@@ -11,7 +11,8 @@ request has waited ``max_latency_ms``. Every request read in the same I/O poll i
 therefore batched together, while a lone request pays a single loop iteration.
 
 Results come back in submission order. If a combined batch fails, its requests are
-predicted one by one, so one bad request fails alone.
+predicted one by one, so one bad request fails alone. A request may name a ``method``
+(labels, probabilities, both): only requests that want the same are predicted together.
 """
 
 from __future__ import annotations
@@ -55,18 +56,22 @@ class AdaptiveBatcher:
         self._max_rows = max_batch_size
         self._max_wait = max_latency_ms / 1000.0
         self._loop = loop
-        self._queue: list[tuple[Batch, int, asyncio.Future]] = []
+        self._queue: list[tuple[Batch, int, asyncio.Future, str | None]] = []
         self._rows = 0
         self._scheduled = False
         self._first_at = 0.0
         #: requests started (headers read) that have not reached submit() yet
         self.arriving = 0
 
-    async def submit(self, batch: Batch) -> Prediction:
-        """Predict ``batch`` (rows first) together with whatever else is queued."""
+    async def submit(self, batch: Batch, method: str | None = None) -> Prediction:
+        """Predict ``batch`` (rows first) together with whatever else is queued.
+
+        ``method`` is passed on to the predict function (``predict(batch, method)``) when
+        given; requests are only combined with others of the same method.
+        """
         fut = self._loop.create_future()
         n = rows_of(batch)
-        self._queue.append((batch, n, fut))
+        self._queue.append((batch, n, fut, method))
         self._rows += n
         if self._rows >= self._max_rows:
             self._flush()
@@ -94,13 +99,17 @@ class AdaptiveBatcher:
 
     def _flush(self) -> None:
         while self._queue:
-            # Take whole requests up to max_batch_size rows (always at least one).
-            taken, rows = 0, 0
-            for _, n, _ in self._queue:
-                if taken and rows + n > self._max_rows:
-                    break
-                taken, rows = taken + 1, rows + n
-            group, self._queue = self._queue[:taken], self._queue[taken:]
+            # Take whole requests of the first one's method up to max_batch_size rows
+            # (always at least one); the others keep their places.
+            method = self._queue[0][3]
+            group, rest, rows = [], [], 0
+            for item in self._queue:
+                if item[3] != method or (group and rows + item[1] > self._max_rows):
+                    rest.append(item)
+                    continue
+                group.append(item)
+                rows += item[1]
+            self._queue = rest
             self._rows -= rows
             self._run(group, rows)
             if self._rows < self._max_rows:
@@ -108,12 +117,15 @@ class AdaptiveBatcher:
         if self._queue and not self._scheduled:
             self._schedule()
 
-    def _run(self, group: list[tuple[Batch, int, asyncio.Future]], rows: int) -> None:
+    def _call(self, batch: Batch, method: str | None) -> Prediction:
+        return self._predict(batch) if method is None else self._predict(batch, method)
+
+    def _run(self, group: list[tuple[Batch, int, asyncio.Future, str | None]], rows: int) -> None:
         if len(group) == 1:
             self._run_one(*group[0])
             return
         try:
-            pred = self._predict(concat([b for b, _, _ in group]))
+            pred = self._call(concat([b for b, _, _, _ in group]), group[0][3])
             if rows_of(pred) != rows:
                 raise ValueError("prediction rows do not match the batch")
         except Exception:  # noqa: BLE001 - isolate: retry each request alone
@@ -122,14 +134,14 @@ class AdaptiveBatcher:
                 self._run_one(*item)
             return
         start = 0
-        for _, n, fut in group:
+        for _, n, fut, _ in group:
             if not fut.done():
                 fut.set_result(take(pred, start, start + n))
             start += n
 
-    def _run_one(self, batch: Batch, n: int, fut: asyncio.Future) -> None:
+    def _run_one(self, batch: Batch, n: int, fut: asyncio.Future, method: str | None = None) -> None:
         try:
-            result = self._predict(batch)
+            result = self._call(batch, method)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting request
             if not fut.done():
                 fut.set_exception(exc)

@@ -31,6 +31,10 @@ from model_containers.settings import ContainerSettings
 log = logging.getLogger("model_containers.serving")
 
 LOADING, READY, FAILED = "loading", "ready", "failed"
+#: what a request asks the model for: labels (or whatever ``predict`` gives),
+#: class probabilities, or both (``{"label": ..., "proba": ...}``)
+PREDICT, PROBA, BOTH = "predict", "predict_proba", "both"
+PROBA_PREFIX = "proba_"
 
 
 class DataPlane:
@@ -46,6 +50,8 @@ class DataPlane:
         self.output_specs: list[TensorSpec] = []
         self.name = settings.model_name or "model"
         self.version = "1"
+        #: OIP outputs with one class's probability each (classifiers that give them)
+        self.proba_names: list[str] = []
         self._batcher: AdaptiveBatcher | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -69,13 +75,14 @@ class DataPlane:
             self._fail(f"model failed to load ({type(exc).__name__})")
             return
         self.manifest, self.runtime = manifest, runtime
-        self.schema = InputSchema(manifest.signature)
+        self.schema = InputSchema(manifest.signature, table=runtime.table)
         self.name = self.settings.model_name or manifest.name or "model"
         self.version = manifest.version or "1"
         # One prediction before the first request (lazy initialisation in frameworks, JIT
         # warm-up); it also tells the output specs when the signature does not.
         probed = self._warm_up()
         self.output_specs = list(manifest.signature.outputs) or probed
+        self.proba_names = [f"{PROBA_PREFIX}{c}" for c in runtime.classes] if runtime.classes is not None else []
         # Everything loaded so far (frameworks, the model) lives as long as the process:
         # freezing it keeps full garbage collections from walking it, which otherwise
         # shows up as multi-millisecond pauses at the tail of request latency.
@@ -92,10 +99,12 @@ class DataPlane:
     def _warm_up(self) -> list[TensorSpec]:
         """Predict one zero row; return the output specs it shows (empty if it cannot)."""
         schema = self.schema
-        if schema is None or schema.kind == "any" or schema.is_str:
+        if schema is None or schema.kind == "any" or (schema.is_str and schema.kind != "table"):
             return []
         try:
-            if schema.kind == "multi":
+            if schema.kind == "table":  # one row of missing values: every model must take it
+                batch = schema.records([dict.fromkeys(schema.names)])
+            elif schema.kind == "multi":
                 batch = {s.name: np.zeros((1, *[max(d, 1) for d in s.tail]), s.dtype) for s in schema.specs}
             elif schema.kind == "tensor":
                 batch = np.zeros((1, *[max(d, 1) for d in schema.specs[0].tail]), schema.dtype)
@@ -149,15 +158,27 @@ class DataPlane:
             ticket[0] = False
             self._batcher.arriving -= 1
 
-    async def infer(self, batch: Batch, ticket: list[bool] | None = None) -> Prediction:
-        """Predict one request's batch, through the batcher when batching is on."""
+    async def infer(self, batch: Batch, ticket: list[bool] | None = None, method: str = PREDICT) -> Prediction:
+        """Predict one request's batch, through the batcher when batching is on.
+
+        ``method`` PROBA gives the probability matrix (columns in ``runtime.classes``
+        order), BOTH ``{"label": labels, "proba": matrix}``.
+        """
+        if method != PREDICT and self.runtime.classes is None:
+            self.leave(ticket)
+            raise InvalidInput("this model gives no class probabilities (predict_proba)")
         if self._batcher is not None:
             self.leave(ticket)
-            return await self._batcher.submit(batch)
-        return self._predict(batch)
+            return await self._batcher.submit(batch, method)
+        return self._predict(batch, method)
 
-    def _predict(self, batch: Batch) -> Prediction:
+    def _predict(self, batch: Batch, method: str = PREDICT) -> Prediction:
         try:
+            if method == PROBA:
+                return self.runtime.predict_proba(batch)
+            if method == BOTH:
+                labels, proba = self.runtime.predict_both(batch)
+                return {"label": labels, "proba": proba}
             return self.runtime.predict(batch)
         except ContainerError:
             raise
@@ -179,5 +200,6 @@ class DataPlane:
             "versions": [self.version],
             "platform": self.manifest.framework if self.manifest else "",
             "inputs": [spec_to_oip(s) for s in inputs],
-            "outputs": [spec_to_oip(s) for s in self.output_specs],
+            "outputs": [spec_to_oip(s) for s in self.output_specs]
+            + [{"name": n, "datatype": "FP64", "shape": [-1]} for n in self.proba_names],
         }

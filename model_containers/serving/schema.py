@@ -13,6 +13,11 @@ Three shapes of signature are recognised:
 * ``multi``: several inputs, some of them tensors; the batch is ``{name: array}``.
 
 An empty signature (``any``) accepts any numeric rows as they are.
+
+A model that takes a table (a scikit-learn pipeline fitted on a DataFrame) compiles its
+``columns`` signature as ``table``: the batch is ``{name: column}``, each column typed by
+its own dtype (:mod:`model_containers.columns`), so one row may mix text, numbers,
+booleans, dates and missing values, in JSON, CSV or OIP ``BYTES`` alike.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from model_containers.columns import Column
 from model_containers.errors import InvalidInput
 from model_containers.manifest import Signature, TensorSpec
 from model_containers.runtimes import Batch
@@ -31,6 +37,7 @@ NUMPY_DTYPES: dict[str, np.dtype] = {
         "uint8", "uint16", "uint32", "uint64", "bool")
 }
 NUMPY_DTYPES["string"] = np.dtype(object)
+NUMPY_DTYPES["datetime"] = np.dtype(object)  # ISO-8601 text; typed by table models only
 
 
 class _Spec:
@@ -83,7 +90,7 @@ def _as_array(values: Any, dtype: np.dtype, is_int: bool, is_str: bool, what: st
 class InputSchema:
     """A compiled signature; see the module docstring."""
 
-    def __init__(self, signature: Signature) -> None:
+    def __init__(self, signature: Signature, *, table: bool = False) -> None:
         self.specs = [_Spec(s) for s in signature.inputs]
         self.names = tuple(s.name for s in self.specs)
         self.width = len(self.specs)
@@ -105,6 +112,10 @@ class InputSchema:
         else:
             self.dtype, self.is_int, self.is_str = np.dtype(np.float64), False, False
         self._index = {name: i for i, name in enumerate(self.names)}
+        self.columns: list[Column] = []
+        if table and self.kind == "columns":
+            self.kind = "table"
+            self.columns = [Column(s.name, s.dtype) for s in signature.inputs]
 
     # -- positional rows: SageMaker ``instances`` lists, CSV, npy, one OIP tensor -----
     def rows(self, rows: Any) -> Batch:
@@ -115,6 +126,8 @@ class InputSchema:
             return self.records(rows)
         if self.kind == "multi":
             raise InvalidInput(f"this model has several inputs ({', '.join(self.names)}); send named inputs")
+        if self.kind == "table":
+            return self._table_rows(rows)
         if self.kind == "tensor":
             return self.specs[0].convert(rows)
         arr = _as_array(rows, self.dtype, self.is_int, self.is_str, "instances")
@@ -133,6 +146,8 @@ class InputSchema:
         try:
             if any(type(r) is not dict or len(r) != self.width for r in records):
                 raise KeyError
+            if self.kind == "table":
+                return self._typed({n: [r[n] for r in records] for n in self.names})
             if self.kind == "columns":
                 table = [[r[n] for n in self.names] for r in records]
                 return self.rows(table) if table else np.empty((0, self.width), self.dtype)
@@ -148,6 +163,14 @@ class InputSchema:
             return self.rows(data)
         if len(columns) != self.width or set(columns) != set(self.names):
             raise InvalidInput(f"dataframe_split columns must be exactly {', '.join(self.names)}")
+        if self.kind == "table":
+            try:
+                cells = {c: [row[i] for row in data] for i, c in enumerate(columns)}
+            except (IndexError, KeyError, TypeError):
+                raise InvalidInput(f"each dataframe_split row must have {self.width} values") from None
+            if any(len(row) != self.width for row in data):
+                raise InvalidInput(f"each dataframe_split row must have {self.width} values")
+            return self._typed(cells)
         if self.kind != "columns":
             return self.named({c: [row[i] for row in data] for i, c in enumerate(columns)})
         arr = self.rows(data)
@@ -164,6 +187,10 @@ class InputSchema:
             (values,) = tensors.values()
             return self.rows(values)
         missing = [n for n in self.names if n not in tensors]
+        if self.kind == "table":
+            if missing or len(tensors) != self.width:
+                return self._table_tensors(list(tensors.values()), missing)
+            return self._typed(tensors)
         if missing or len(tensors) != self.width:
             if self.kind in ("columns", "tensor") and len(tensors) == 1 and self.width > 1:
                 # One unnamed-by-signature 2-D tensor holding every column, positionally.
@@ -185,3 +212,36 @@ class InputSchema:
     def array(self, arr: np.ndarray) -> Batch:
         """A decoded array (npy, CSV): rows first, positional columns."""
         return self.rows(arr)
+
+    # -- table models: one typed column per input ---------------------------------------
+    def _typed(self, cells: dict) -> dict[str, np.ndarray]:
+        out = {c.name: c.convert(cells[c.name]) for c in self.columns}
+        if len({len(a) for a in out.values()}) > 1:
+            raise InvalidInput("every input must have the same number of rows")
+        return out
+
+    def _table_rows(self, rows: Any) -> dict[str, np.ndarray]:
+        if isinstance(rows, np.ndarray):
+            if rows.ndim == 1 and self.width == 1:
+                rows = rows.reshape(-1, 1)
+            if rows.ndim != 2 or rows.shape[1] != self.width:
+                raise InvalidInput(f"each row must have {self.width} values ({', '.join(self.names)})")
+            return self._typed({n: rows[:, j] for j, n in enumerate(self.names)})
+        if len(rows) and not isinstance(rows[0], (list, tuple)) and self.width == 1:
+            rows = [[v] for v in rows]
+        if any(not isinstance(r, (list, tuple)) or len(r) != self.width for r in rows):
+            raise InvalidInput(f"each row must have {self.width} values ({', '.join(self.names)})")
+        if not rows:
+            return self._typed({n: [] for n in self.names})
+        return self._typed(dict(zip(self.names, (list(col) for col in zip(*rows)))))
+
+    def _table_tensors(self, tensors: list, missing: list[str]) -> dict[str, np.ndarray]:
+        """Tensors not named by column: one 2-D tensor of rows, or one tensor per row."""
+        arrays = [np.asarray(t, dtype=object) if not isinstance(t, np.ndarray) else t for t in tensors]
+        if len(arrays) == 1 and arrays[0].ndim == 2:
+            return self._table_rows(arrays[0])
+        if all(a.shape in ((self.width,), (1, self.width)) for a in arrays):
+            return self._table_rows(np.stack([a.reshape(-1) for a in arrays]))
+        raise InvalidInput(f"inputs must be exactly {', '.join(self.names)}"
+                           + (f" (missing {', '.join(missing)})" if missing else "")
+                           + ", or one tensor of rows, or one tensor per row")

@@ -36,8 +36,11 @@ def main() -> int:
         write_failure(output_dir, exc.message)
         return 1
     except Exception as exc:
+        # The traceback goes to the training log; the failure reason (what SageMaker, the
+        # retrain record and the CLI show) is one line.
         log.exception("training failed")
-        write_failure(output_dir, f"{type(exc).__name__}: {exc}")
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        write_failure(output_dir, f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
         return 1
     log.info("training finished in %.1fs", time.perf_counter() - started)
     return 0

@@ -26,11 +26,15 @@ def http(server):
 
 
 @pytest.fixture(scope="module")
-def rows_and_expected(artifacts):
+def forest(artifacts):
     path = artifacts("skops") / "model.skops"
-    model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+
+
+@pytest.fixture(scope="module")
+def rows_and_expected(forest):
     X, _ = data(n=7, seed=42)
-    return X, model.predict(X)
+    return X, forest.predict(X)
 
 
 def test_health_routes(http):
@@ -101,15 +105,32 @@ def _oip_body(X, request_id="req-1"):
 
 
 @pytest.mark.parametrize("path", ["/v2/models/forest/infer", "/v2/models/forest/versions/3/infer"])
-def test_oip_infer_routes(http, rows_and_expected, path):
+def test_oip_infer_routes(http, rows_and_expected, forest, path):
     X, expected = rows_and_expected
     response = http.post(path, json=_oip_body(X))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["id"] == "req-1" and body["model_name"] == "forest" and body["model_version"] == "3"
-    (out,) = body["outputs"]
+    # every output when none is asked for (OIP): the label, then one per class
+    out, *probabilities = body["outputs"]
     assert out["name"] == "label" and out["datatype"] == "INT64" and out["shape"] == [len(X)]
     assert out["data"] == expected.tolist()
+    assert [p["name"] for p in probabilities] == ["proba_0", "proba_1"]
+    assert {p["datatype"] for p in probabilities} == {"FP64"}
+    np.testing.assert_allclose(np.column_stack([p["data"] for p in probabilities]), forest.predict_proba(X))
+
+
+def test_oip_outputs_asked_for(http, rows_and_expected, forest):
+    X, _ = rows_and_expected
+    only_label = http.post("/v2/models/forest/infer", json={**_oip_body(X), "outputs": [{"name": "label"}]})
+    assert [o["name"] for o in only_label.json()["outputs"]] == ["label"]
+    one_class = http.post("/v2/models/forest/infer", json={**_oip_body(X), "outputs": [{"name": "proba_1"}]})
+    (out,) = one_class.json()["outputs"]
+    assert out["name"] == "proba_1"
+    np.testing.assert_allclose(out["data"], forest.predict_proba(X)[:, 1])
+    unknown = http.post("/v2/models/forest/infer", json={**_oip_body(X), "outputs": [{"name": "nope"}]})
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == "unknown outputs requested; this model has label, proba_0, proba_1"
 
 
 def test_oip_single_tensor_nested_data(http, rows_and_expected):
@@ -138,7 +159,9 @@ def test_oip_metadata_and_readiness(http):
     assert meta["name"] == "forest" and meta["versions"] == ["3"] and meta["platform"] == "sklearn"
     assert [i["name"] for i in meta["inputs"]] == FEATURES
     assert {i["datatype"] for i in meta["inputs"]} == {"FP64"}
-    assert meta["outputs"] == [{"name": "label", "datatype": "INT64", "shape": [-1]}]
+    assert meta["outputs"] == [{"name": "label", "datatype": "INT64", "shape": [-1]},
+                               {"name": "proba_0", "datatype": "FP64", "shape": [-1]},
+                               {"name": "proba_1", "datatype": "FP64", "shape": [-1]}]
     assert http.get("/v2/models/forest/ready").status_code == 200
     assert http.get("/v2/models/forest/versions/3/ready").status_code == 200
     assert http.get("/v2").json()["name"] == "modelport"

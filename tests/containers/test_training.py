@@ -50,20 +50,27 @@ def trained(tmp_path_factory):
 def test_writes_a_complete_artifact(trained):
     root, result = trained
     model_dir = root / "model"
-    assert sorted(p.name for p in model_dir.iterdir()) == ["metrics.json", "model.skops", "modelport.json"]
+    assert sorted(p.name for p in model_dir.iterdir()) == [
+        "baseline.json", "metrics.json", "model.skops", "modelport.json"]
     manifest = artifact.read_manifest(model_dir)
     assert artifact.verify_tree(model_dir, manifest["files"]) == []
-    assert set(manifest["files"]) == {"metrics.json", "model.skops"}
+    assert set(manifest["files"]) == {"baseline.json", "metrics.json", "model.skops"}
     assert manifest["framework"] == "sklearn" and manifest["allow_pickle"] is False
     inputs = manifest["signature"]["inputs"]
     assert [i["name"] for i in inputs] == ["tenure", "spend", "visits", "support_calls"]
     assert [i["dtype"] for i in inputs] == ["int64", "float64", "int64", "int64"]
-    assert manifest["signature"]["outputs"] == [{"name": "churned", "dtype": "int64", "shape": [-1]}]
+    # an integer column with five values is a category; the classes are recorded too
+    assert [i.get("categories") for i in inputs] == [None, None, None, [0, 1, 2, 3, 4]]
+    assert manifest["signature"]["outputs"] == [
+        {"name": "churned", "dtype": "int64", "shape": [-1], "categories": [0, 1]}]
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics == manifest["metrics"]
     assert metrics["n_train"] == 180 and metrics["n_test"] == 60
-    assert 0.5 < metrics["accuracy"] <= 1.0 and "roc_auc" in metrics
-    assert "fitting classification model" in result.stderr and "holdout metrics" in result.stderr
+    assert 0.8 < metrics["accuracy"] <= 1.0 and 0.8 < metrics["roc_auc"] <= 1.0
+    assert {"balanced_accuracy", "f1_macro", "log_loss", "cv_accuracy", "cv_roc_auc"} <= set(metrics)
+    assert metrics["cv_folds"] == 5
+    assert "fitting hist_gradient_boosting classification pipeline" in result.stderr
+    assert "holdout metrics" in result.stderr
     assert not (root / "output" / "failure").exists()
 
 
@@ -73,7 +80,7 @@ def test_deterministic_given_a_seed(trained, tmp_path):
     assert run_training(again).returncode == 0
     first = json.loads((root / "model" / "metrics.json").read_text())
     assert json.loads((again / "model" / "metrics.json").read_text()) == first
-    X = table(n=30, seed=11)[["tenure", "spend", "visits", "support_calls"]].to_numpy(float)
+    X = table(n=30, seed=11)[["tenure", "spend", "visits", "support_calls"]].astype(float)
     def load(p):
         return sio.load(p, trusted=sio.get_untrusted_types(file=p))
 
@@ -92,14 +99,16 @@ def test_sagemaker_env_vars_parquet_and_last_column_target(tmp_path):
     assert result.returncode == 0, result.stderr
     manifest = artifact.read_manifest(out)
     assert manifest["signature"]["outputs"][0]["name"] == "churned"
-    assert manifest["training"] == {"task": "classification", "seed": 1, "target": "churned"}
+    assert manifest["training"]["task"] == "classification" and manifest["training"]["seed"] == 1
+    assert manifest["training"]["target"] == "churned"
+    assert manifest["training"]["estimator"] == "random_forest"
     assert "channel 'training'" in result.stderr
 
 
 @pytest.mark.parametrize("hps,reason", [
     ({"target": "nope"}, "target column 'nope' is not in the data"),
     ({"channel": "validation"}, "input channel 'validation' is missing"),
-    ({"estimator": "svm"}, "estimator must be linear or random_forest"),
+    ({"estimator": "svm"}, "estimator must be hist_gradient_boosting, random_forest or linear"),
 ])
 def test_failure_reason_and_exit_code(tmp_path, hps, reason):
     root = sagemaker_layout(tmp_path, table(n=40), hps)
@@ -134,7 +143,7 @@ def test_training_output_serves_through_every_protocol(trained, serve):
     model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
     df = table(n=9, seed=21)
     features = ["tenure", "spend", "visits", "support_calls"]
-    expected = model.predict(df[features].to_numpy(float)).tolist()
+    expected = model.predict(df[features].astype(float)).tolist()
     with server.client() as http:
         sagemaker = http.post("/invocations", json={"instances": df[features].values.tolist()})
         mlflow = http.post("/invocations", content=df.drop(columns=["churned"]).to_json(orient="split", index=False)

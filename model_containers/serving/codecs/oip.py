@@ -113,18 +113,40 @@ def decode(obj, schema: InputSchema, binary: memoryview | None = None) -> OipReq
     return OipRequest(request_id, schema.named(tensors), wanted)
 
 
+def method_for(request: OipRequest, label_names: list[str], proba_names: list[str]) -> str:
+    """What to ask the model for: labels, probabilities or both (data plane methods)."""
+    if not proba_names:
+        return "predict"
+    if request.outputs is None:
+        return "both"
+    wanted = set(request.outputs)
+    if not wanted & set(proba_names):
+        return "predict"
+    return "predict_proba" if wanted <= set(proba_names) else "both"
+
+
 def encode(pred: Prediction, request: OipRequest, model: str, version: str,
-           output_names: list[str]) -> bytes:
-    """An OIP inference response with every (or every requested) output."""
-    if isinstance(pred, dict):
+           output_names: list[str], proba_names: list[str] | None = None, method: str = "predict") -> bytes:
+    """An OIP inference response with every (or every requested) output.
+
+    A classifier's probabilities are one output per class (``proba_<class>``, FP64).
+    """
+    label = output_names[0] if output_names else "predictions"
+    if method == "both":
+        items = [(label, pred["label"])]
+        items += [(n, pred["proba"][:, i]) for i, n in enumerate(proba_names or ())]
+    elif method == "predict_proba":
+        items = [(n, pred[:, i]) for i, n in enumerate(proba_names or ())]
+    elif isinstance(pred, dict):
         items = list(pred.items())
     else:
-        items = [(output_names[0] if output_names else "predictions", pred)]
+        items = [(label, pred)]
     if request.outputs is not None:
         available = dict(items)
         missing = [n for n in request.outputs if n not in available]
         if missing:
-            raise InvalidInput(f"unknown outputs requested; this model has {', '.join(available)}")
+            have = [label, *proba_names] if proba_names else list(available)
+            raise InvalidInput(f"unknown outputs requested; this model has {', '.join(have)}")
         items = [(n, available[n]) for n in request.outputs]
     outputs = []
     for name, arr in items:

@@ -47,12 +47,22 @@ def is_oip_body(obj) -> bool:
             and "datatype" in inputs[0] and "shape" in inputs[0])
 
 
+def inference_method(obj) -> str:
+    """MLflow's inference ``params``: ``{"predict_method": "predict" | "predict_proba"}``."""
+    params = obj.get("params") if type(obj) is dict else None
+    if not params:
+        return "predict"
+    if type(params) is not dict or set(params) - {"predict_method"}:
+        raise InvalidInput("the only inference param is predict_method (predict or predict_proba)")
+    method = params.get("predict_method", "predict")
+    if method not in ("predict", "predict_proba"):
+        raise InvalidInput("params.predict_method must be predict or predict_proba")
+    return method
+
+
 def decode_json(obj, schema: InputSchema) -> Batch:
-    """A parsed MLflow/SageMaker JSON body as the model's batch."""
+    """A parsed MLflow/SageMaker JSON body as the model's batch (``params``: :func:`inference_method`)."""
     if type(obj) is dict:
-        params = obj.get("params")
-        if params:
-            raise InvalidInput("inference params are not supported by this model")
         keys = [k for k in obj if k != "params"]
         if len(keys) != 1:
             raise InvalidInput(f"a JSON body must hold exactly one of {_JSON_KEYS}")
