@@ -7,7 +7,7 @@ use cases, shared by the API (as request bodies) and by workflows.
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -85,6 +85,11 @@ class RetrainAction(StrEnum):
     deploy_staging = "deploy_staging"
 
 
+#: metrics the reference trainer reports that are better when lower: a policy naming one
+#: without a direction minimizes it
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mse"})
+
+
 class ModelPolicy(_Strict):
     """Governance and retraining policy of one model."""
 
@@ -97,6 +102,8 @@ class ModelPolicy(_Strict):
     allow_code: bool = False
     #: production metric compared by retraining (a key of the versions' `metrics`).
     metric: str = Field(default="accuracy", min_length=1, max_length=64)
+    #: default: `minimize` for errors and losses (`LOWER_IS_BETTER`, also as `cv_<name>`),
+    #: else `maximize`
     metric_direction: Literal["maximize", "minimize"] = "maximize"
     #: a candidate must beat production by at least this much (absolute).
     min_improvement: float = Field(default=0.0, ge=0)
@@ -105,6 +112,15 @@ class ModelPolicy(_Strict):
     risk_tier: RiskTier = RiskTier.medium
     #: days within which production must be revalidated (None: the tier's default).
     revalidation_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _direction_of_the_metric(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "metric_direction" not in data:
+            metric = str(data.get("metric") or "")
+            if metric.removeprefix("cv_") in LOWER_IS_BETTER:
+                data = {**data, "metric_direction": "minimize"}
+        return data
 
 
 class TrainingSpec(_Strict):

@@ -129,6 +129,15 @@ class SklearnRuntime(Runtime):
             self._own_checks = False
 
     def _input(self, batch: Batch):
+        if not getattr(_config, "threads", False):
+            # OpenMP (HistGradientBoosting, forests' trees) on one thread per predicting
+            # thread: for request-sized batches thread start-up costs more than the work,
+            # 20x more under load (benchmarks/training); the server's workers use the cores.
+            # The limit is per thread in OpenMP, hence set here, on the thread that predicts.
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=1, user_api="openmp")
+            _config.threads = True
         if self._frame is None:
             return single_array(batch, "scikit-learn")
         import pandas as pd

@@ -54,7 +54,7 @@ def wait_for_interrupt() -> None:
             signal.signal(sig, handler)
 
 
-def banner(platform: Any) -> None:
+def banner(platform: Any, log_file: Path) -> None:
     created = "created now" if platform.admin_key_created else "kept from the first start"
     console.print(f"[bold green]Modelport local is up[/bold green] (ready in {platform.ready_s:.1f} s)")
     console.print(f"  [bold]API[/bold]        {platform.api_url}")
@@ -62,6 +62,7 @@ def banner(platform: Any) -> None:
     console.print(f"  [bold]admin key[/bold]  {platform.admin_key}  ({created})", soft_wrap=True)
     console.print(f"  [bold]state[/bold]      {platform.state_dir}")
     console.print(f"  [bold]AWS[/bold]        {platform.aws_url} (embedded: moto + local SageMaker)")
+    console.print(f"  [bold]log[/bold]        {log_file.resolve()} (everything; here: one line per event)")
     console.print(f"Use it: modelport login --url {platform.api_url} --key <admin key>", soft_wrap=True)
     for line in _recovered(platform):
         console.print(f"  [yellow]recovered[/yellow]  {line}", soft_wrap=True)
@@ -74,11 +75,18 @@ def _recovered(platform: Any) -> list[str]:
     return platform.recovery.report.lines() if platform.recovery is not None else []
 
 
-def _announce_workflows(platform: Any) -> None:
-    if platform.wait_for_workflows():
-        console.print(f"[green]workflows ready[/green] (deploy and retrain state machines, {platform.workflows_ready_s:.1f} s)")
-    else:
-        console.print("[red]the workflows could not be created; see the log above[/red]")
+def _announce_workflows(platform: Any, as_json: bool) -> None:
+    from modelport.local import logs
+
+    ready = platform.wait_for_workflows()
+    if not as_json:
+        if ready:
+            console.print(f"[green]workflows ready[/green] (deploy and retrain state machines, "
+                          f"{platform.workflows_ready_s:.1f} s); events appear below")
+        else:
+            console.print(f"[red]the workflows could not be created; see {platform.state_dir / logs.LOG_FILE}[/red]")
+    platform.warmed.wait()
+    logs.adopt_powertools()
 
 
 @command(local, "up")
@@ -86,7 +94,11 @@ def up(state_dir: StateDirOpt = None, port: PortOpt = None, aws_port: AwsPortOpt
        authorizer_ttl: Annotated[float | None, typer.Option(help="authorizer cache TTL in seconds")] = None,
        as_json: JsonOpt = False) -> None:
     """Start the platform in the foreground; Ctrl-C stops everything it started."""
+    from modelport.local import logs
+
     settings = platform_settings(state_dir, port, aws_port, authorizer_ttl_s=authorizer_ttl)
+    # one line per platform event on the terminal; the embedded AWS's internals to the file
+    log_file = logs.configure(settings.state_dir)
     platform = start_platform(settings)
     try:
         if as_json:
@@ -95,8 +107,8 @@ def up(state_dir: StateDirOpt = None, port: PortOpt = None, aws_port: AwsPortOpt
                         "admin_key_created": platform.admin_key_created, "state_dir": str(platform.state_dir),
                         "ready_s": round(platform.ready_s, 3), "recovered": _recovered(platform)})
         else:
-            banner(platform)
-            threading.Thread(target=_announce_workflows, args=(platform,), daemon=True).start()
+            banner(platform, log_file)
+        threading.Thread(target=_announce_workflows, args=(platform, as_json), daemon=True).start()
         wait_for_interrupt()
     finally:
         platform.stop()

@@ -192,9 +192,12 @@ def describe_retrain(r: Retrain, out: Any = console) -> None:
     if r.evaluation is not None:
         # The reason already names the metric, both values and the rule applied.
         out.print(f"  evaluation: {escape(r.evaluation.reason)}")
-    for text in (r.error, r.cause, r.note):
+    # the failure in one line (the error's class, then its cause), not wrapped by rich: a
+    # terminal wraps it, and a pipe or a log keeps it whole
+    failure = f"{r.error}: {r.cause}" if r.error and r.cause and r.cause != r.error else (r.cause or r.error)
+    for text in (failure, r.note):
         if text:
-            out.print(f"  {escape(text)}")
+            out.print(f"  {escape(text)}", soft_wrap=True)
 
 
 @command(retrain, "status")

@@ -59,6 +59,9 @@ class Platform:
         self.workflows = WorkflowGate()
         #: what this start recovered from the last run (`recovery.Report`)
         self.recovery: Any = None
+        #: set once the handlers are imported (after the workflows exist)
+        self.warmed = threading.Event()
+        self.event_feed: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._started_at = 0.0
         self._cloud_started = False
@@ -142,6 +145,12 @@ class Platform:
                 sqs, resources.queue_url(sqs, self.names),
                 lambda event: lambdas.invoke("retrain-trigger", event), name="retrain-trigger",
             ).start()  # fmt: skip
+        from modelport.local.event_source import SqsEventSource
+        from modelport.local.logs import EventFeed
+
+        sqs = self.cloud.aws.client("sqs")
+        feed = resources.create_event_feed(self.cloud.aws.client, self.names)
+        self.event_feed = SqsEventSource(sqs, feed, EventFeed(), name="event-feed").start()
         self.gateway.start()
         threading.Thread(target=self._create_workflows, name="workflows", daemon=True).start()
         self._wrote_ready_file = True
@@ -171,9 +180,10 @@ class Platform:
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
-        if self.event_source is not None:
-            self.event_source.stop()
-            self.event_source = None
+        for source in (self.event_source, self.event_feed):
+            if source is not None:
+                source.stop()
+        self.event_source = self.event_feed = None
         if self.cloud is not None and self._cloud_started:
             try:
                 self.cloud.stop()  # also releases the state directory's lock
@@ -219,6 +229,7 @@ class Platform:
             self.workflows_ready_s = time.perf_counter() - self._started_at
             self.workflows.open()
         warm_handlers((*resources.API_FUNCTIONS.values(), *resources.WORKFLOW_FUNCTIONS.values()))
+        self.warmed.set()
 
     def wait_for_workflows(self) -> bool:
         """Block until the state machines exist; False when they could not be created."""

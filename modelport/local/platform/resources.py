@@ -60,6 +60,8 @@ class Names:
     queue: str
     dead_letter_queue: str
     event_bus: str
+    #: queue (and rule) of the terminal's event lines
+    event_feed: str
     deploy_state_machine: str
     retrain_state_machine: str
     sagemaker_role_arn: str
@@ -71,7 +73,7 @@ class Names:
             table=s.name("meta"), audit_table=s.name("audit"),
             artifacts_bucket=s.name("artifacts"), datasets_bucket=s.name("datasets"),
             captures_bucket=s.name("captures"), queue=s.name("datasets"),
-            dead_letter_queue=s.name("datasets-dlq"), event_bus=s.name("events"),
+            dead_letter_queue=s.name("datasets-dlq"), event_bus=s.name("events"), event_feed=s.name("event-feed"),
             deploy_state_machine=s.name("deploy"), retrain_state_machine=s.name("retrain"),
             sagemaker_role_arn=f"arn:aws:iam::{s.account_id}:role/{s.name('sagemaker')}",
             execution_boundary_arn=f"arn:aws:iam::{s.account_id}:policy/{s.name('execution-boundary')}",
@@ -194,6 +196,23 @@ def create_queues(sqs: Any, names: Names, max_receive_count: int) -> str:
 
 def queue_url(sqs: Any, names: Names) -> str:
     return sqs.get_queue_url(QueueName=names.queue)["QueueUrl"]
+
+
+def create_event_feed(client: Callable[[str], Any], names: Names) -> str:
+    """A rule on the platform's bus sending every Modelport event to a queue (for the
+    terminal's event lines, `modelport.local.logs.EventFeed`); returns the queue's URL."""
+    sqs, events = client("sqs"), client("events")
+    url = sqs.create_queue(QueueName=names.event_feed)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = events.put_rule(Name=names.event_feed, EventBusName=names.event_bus,
+                           EventPattern=json.dumps({"source": ["modelport"]}))["RuleArn"]
+    # what AWS needs for EventBridge to send to a queue (a resource policy on the queue)
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule}}}]}  # fmt: skip
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    events.put_targets(Rule=names.event_feed, EventBusName=names.event_bus, Targets=[{"Id": "feed", "Arn": arn}])
+    return url
 
 
 def create_state_machines(sfn: Any, s: PlatformSettings, names: Names, lambda_arn: Callable[[str], str]) -> None:
