@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from functions.core.endpoints import EndpointSettings
+from functions.core.stages import FRAMEWORK_IMAGES_REFUSED
 
 #: The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -48,48 +49,40 @@ class AlarmThresholds(BaseModel):
 
 
 class ImageSpec(BaseModel):
-    """The container a pinned endpoint serves with: Modelport's own image or an AWS one."""
+    """The container a pinned endpoint serves with: Modelport's own image, by digest.
+
+    A pinned endpoint is created in the same deploy as the stage's image repositories, which
+    start empty, so a tag would name an image that does not exist yet on a first deploy.
+    A digest exists only once the image was pushed (README, "Deploy on AWS"), and it pins
+    exactly what serves.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    #: `modelport` uses the stage's CPU or GPU repository (picked by instance type);
-    #: anything else (`sklearn`, `xgboost`, `pytorch`, ...) is an AWS framework image
-    #: resolved offline with sagemaker-core's image_uris.
+    #: only Modelport's image (the stage's CPU or GPU repository, picked by instance type).
     framework: str = Field(default="modelport", pattern=r"^[a-z0-9][a-z0-9-]*$")
-    #: image tag for `modelport` (default: the stage's `image_tag`), framework version
-    #: (e.g. `1.2-1`) for AWS images.
+    #: the pushed image's digest, `sha256:<64 hex>` (`docker push` prints it).
+    digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
     version: str | None = None
-    py_version: str | None = None
 
     @model_validator(mode="after")
-    def _framework_needs_version(self) -> ImageSpec:
-        if self.framework != "modelport" and not self.version:
-            raise ValueError(f"framework image {self.framework!r} needs a version, e.g. 1.2-1")
+    def _modelport_by_digest(self) -> ImageSpec:
+        if self.framework != "modelport":
+            raise ValueError(f"framework image {self.framework!r}: {FRAMEWORK_IMAGES_REFUSED}")
+        if self.version is not None:
+            raise ValueError("a pinned endpoint names its image by digest, not by tag (version)")
         return self
 
 
-class FrameworkImage(BaseModel):
-    """An AWS framework image the deploy workflow may serve with (`image: {framework, version}`),
-    resolved at synth time for the stage's region into `MODELPORT_FRAMEWORK_IMAGES`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    framework: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
-    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-    py_version: str | None = None
-    #: CPU and/or GPU variants (each needs an allowed instance type of that kind).
-    accelerators: tuple[Literal["cpu", "gpu"], ...] = Field(default=("cpu",), min_length=1)
-
-    @field_validator("framework")
-    @classmethod
-    def _not_ours(cls, value: str) -> str:
-        if value == "modelport":
-            raise ValueError("Modelport's own images are the stage's CPU/GPU repositories, not a framework image")
-        return value
-
-
 class PinnedEndpoint(BaseModel):
-    """An endpoint kept in IaC with the `ModelEndpoint` construct, outside the deploy workflow."""
+    """An endpoint kept in IaC with the `ModelEndpoint` construct, outside the deploy workflow.
+
+    Its capacity is fixed (`min_instances = max_instances`): CloudFormation cannot change
+    the instance type of a variant that has a scalable target (SageMaker refuses the update
+    until the target is deregistered, and CloudFormation deregisters only after it), so an
+    autoscaled endpoint is deployed by the deploy workflow, which lifts autoscaling around
+    such a change. Its image is named by digest (`ImageSpec`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -99,6 +92,26 @@ class PinnedEndpoint(BaseModel):
     artifact_key: str = Field(pattern=r"^models/\S+\.tar\.gz$")
     endpoint: EndpointSettings = EndpointSettings()
     image: ImageSpec = ImageSpec()
+
+    @model_validator(mode="after")
+    def _deployable_by_cloudformation(self) -> PinnedEndpoint:
+        name = f"pinned endpoint {self.model}-{self.alias}"
+        if self.image.digest is None:
+            raise ValueError(
+                f"{name}: name Modelport's image by digest (image: {{\"digest\": \"sha256:...\"}}). The stage's "
+                "repositories start empty, so a first deploy cannot serve a tag: deploy the stage without pinned "
+                "endpoints, push the images (README, 'Deploy on AWS'), then pin the pushed image's digest"
+            )
+        settings = self.endpoint
+        if not settings.min_instances == settings.max_instances == settings.initial_instance_count:
+            raise ValueError(
+                f"{name}: a pinned endpoint has a fixed instance count (initial_instance_count = min_instances = "
+                "max_instances): CloudFormation cannot change the instance type of an autoscaled variant, since "
+                "SageMaker refuses that update until the scalable target is deregistered. Deploy an autoscaled "
+                "endpoint with the deploy workflow (POST /v1/models/{name}/deployments), which lifts autoscaling "
+                "around an instance type change"
+            )
+        return self
 
 
 class StageSettings(BaseModel):
@@ -134,7 +147,21 @@ class StageSettings(BaseModel):
     #: addresses subscribed to the alarm topic (confirmation e-mail on first deploy).
     alarm_emails: tuple[str, ...] = ()
     pinned_endpoints: tuple[PinnedEndpoint, ...] = ()
-    framework_images: tuple[FrameworkImage, ...] = ()
+    #: refused while AWS's framework images are (FRAMEWORK_IMAGES_REFUSED); kept so that a
+    #: stage that lists some is told why instead of "extra inputs are not permitted".
+    framework_images: tuple[dict[str, Any], ...] = ()
+    #: API Gateway's CloudWatch Logs role is one setting per account and region, shared by
+    #: every API there (`AWS::ApiGateway::Account`): exactly one stage of an account owns it
+    #: (`own`: creates the role and the setting, kept when the stage is destroyed), the
+    #: others use it (`shared`: deploy the owner first).
+    api_gateway_cloudwatch_role: Literal["own", "shared"] = "own"
+
+    @field_validator("framework_images")
+    @classmethod
+    def _no_framework_images(cls, value: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        if value:
+            raise ValueError(FRAMEWORK_IMAGES_REFUSED)
+        return value
 
     @field_validator("allowed_instance_types", mode="before")
     @classmethod
@@ -229,7 +256,6 @@ def load_stage_settings(get_context: Callable[[str], Any]) -> StageSettings:
 __all__ = [
     "LOG_RETENTION_DAYS",
     "AlarmThresholds",
-    "FrameworkImage",
     "ImageSpec",
     "PinnedEndpoint",
     "SettingsError",

@@ -41,12 +41,20 @@ def sampled(expression: str, minimum: int) -> str:
     return f"IF(invocations >= {minimum}, {expression}, 0)"
 
 
-def rollback_alarms(endpoint: str, variant: str, settings: EndpointSettings) -> list[dict[str, Any]]:
-    """PutMetricAlarm arguments (= AWS::CloudWatch::Alarm properties) of both alarms."""
+def rollback_alarms(
+    endpoint: str, variant: str, settings: EndpointSettings, notify: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """PutMetricAlarm arguments (= AWS::CloudWatch::Alarm properties) of both alarms.
+
+    `notify`: SNS topic ARNs told when an alarm goes to ALARM and back to OK (the stage's
+    alarm topic, for endpoints the operators answer for).
+    """
     errors_name, latency_name = alarm_names(endpoint)
     minimum = settings.alarm_min_invocations
-    common = {"EvaluationPeriods": 1, "DatapointsToAlarm": 1, "TreatMissingData": "notBreaching",
-              "ComparisonOperator": "GreaterThanThreshold"}
+    common: dict[str, Any] = {"EvaluationPeriods": 1, "DatapointsToAlarm": 1, "TreatMissingData": "notBreaching",
+                              "ComparisonOperator": "GreaterThanThreshold"}
+    if notify:
+        common |= {"AlarmActions": list(notify), "OKActions": list(notify)}
     invocations = _stat("invocations", "Invocations", "Sum", endpoint, variant)
     return [
         {

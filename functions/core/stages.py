@@ -1,20 +1,32 @@
 """What a stage lets deployments (and training jobs) use: instance types and container images.
 
-Image choice (`ImageCatalog.resolve`): Modelport's CPU or GPU image by instance family, an
-AWS framework image resolved ahead of time (the catalog maps `<framework>:<version>:cpu|gpu`
-to URIs, filled at synth time or by local mode; nothing resolves images inside a Lambda),
-or any custom image URI that fulfils SageMaker's serving contract (other languages).
+Image choice (`ImageCatalog.resolve`): Modelport's CPU or GPU image by instance family, or
+any custom image URI that fulfils SageMaker's serving contract (other languages). AWS's
+framework images are refused (FRAMEWORK_IMAGES_REFUSED) until Modelport artifacts carry
+what their containers load.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from functions.core.endpoints import EndpointSettings
 from functions.core.errors import ImageNotAvailable, InstanceTypeNotAllowed
+
+#: AWS's scikit-learn and XGBoost serving containers run an inference script of the model's own
+#: (`SAGEMAKER_PROGRAM` in `SAGEMAKER_SUBMIT_DIRECTORY`, with `model_fn`/`input_fn`/`predict_fn`/
+#: `output_fn`), or load a pickled `xgboost-model` file; a Modelport artifact carries neither
+#: (its model is skops, ONNX, XGBoost JSON/UBJ, ... with modelport.json), and the containers
+#: read none of the MODELPORT_* settings. Nothing here can run those containers to test a
+#: path that fills their contract, so a deployment naming one is refused before it starts.
+FRAMEWORK_IMAGES_REFUSED = (
+    "AWS framework images are not supported: their containers load the model through an inference script "
+    "of the artifact's own (SAGEMAKER_PROGRAM, SAGEMAKER_SUBMIT_DIRECTORY, model_fn) or a pickled xgboost-model "
+    "file, which Modelport artifacts do not carry. Serve scikit-learn and XGBoost models on Modelport's image "
+    "(leave image out), or give a custom image uri that fulfils SageMaker's serving contract"
+)
 
 IMAGE_URI_RE = r"^[a-z0-9][a-z0-9.-]*(:\d+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})?$"
 
@@ -44,12 +56,10 @@ class ImageRef(BaseModel):
 
 @dataclass(frozen=True)
 class ImageCatalog:
-    """Image URIs a stage offers, resolved ahead of time (CDK synth or local settings)."""
+    """Image URIs a stage offers (CDK synth or local settings)."""
 
     cpu: str | None = None
     gpu: str | None = None
-    #: `<framework>:<version>:cpu|gpu` → image URI.
-    frameworks: Mapping[str, str] = field(default_factory=dict)
 
     def resolve(self, settings: EndpointSettings, image: ImageRef | None) -> str:
         """The image URI that serves `settings` (raises ImageNotAvailable naming what is missing)."""
@@ -57,16 +67,10 @@ class ImageCatalog:
         if image is not None and image.uri is not None:
             return image.uri
         if image is not None:
-            key = f"{image.framework}:{image.version}:{accelerator}"
-            uri = self.frameworks.get(key)
-            if uri is None:
-                offered = ", ".join(sorted(self.frameworks)) or "none"
-                raise ImageNotAvailable(
-                    f"no AWS {image.framework} {image.version} {accelerator.upper()} image is configured "
-                    f"for this stage (offered: {offered})",
-                    [{"path": "body.image", "message": f"{key} is not offered"}],
-                )
-            return uri
+            raise ImageNotAvailable(
+                f"{image.framework} {image.version}: {FRAMEWORK_IMAGES_REFUSED}",
+                [{"path": "body.image.framework", "message": "AWS framework images are not supported"}],
+            )
         uri = self.gpu if settings.gpu else self.cpu
         if uri is None:
             raise ImageNotAvailable(

@@ -36,6 +36,9 @@ from functions.workflows.wiring import once
 
 logger = Logger(service="deploy-steps")
 BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+#: aliases whose endpoints' rollback alarms reach the operators (the stage's alarm topic);
+#: a rolled-back canary on another alias is its deployment's own failure, not a page.
+NOTIFIED_ALIASES = frozenset({"production"})
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,9 @@ def prepare_rollout(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     _mark(env, state, "prepare_rollout")
     plan = state["plan"]
     settings = EndpointSettings.model_validate(state["settings"])
-    alarms = env.alarms.ensure(plan["endpoint"], VARIANT, settings)
+    topic = env.settings.alarm_topic_arn
+    notify = (topic,) if topic and state["alias"] in NOTIFIED_ALIASES else ()
+    alarms = env.alarms.ensure(plan["endpoint"], VARIANT, settings, notify)
     removed = None
     if plan["update"] and plan.get("previous_instance_type") not in (None, settings.instance_type):
         current = env.scaling.describe(plan["endpoint"], VARIANT)

@@ -27,8 +27,6 @@ class _StageImages(ControlPlaneSettings):
     #: Modelport's serving/training images; a deployment needing one that is unset is refused.
     cpu_image_uri: str | None = None
     gpu_image_uri: str | None = None
-    #: AWS framework images resolved ahead of time: JSON `{"sklearn:1.2-1:cpu": "<uri>", ...}`.
-    framework_images: dict[str, str] = Field(default_factory=dict)
     #: seconds between the workflows' Describe polls (Wait states); local mode uses less.
     workflow_poll_seconds: int = Field(default=30, ge=0, le=3600)
     # --- execution roles (functions.core.execution_scope) ---------------------------------
@@ -71,7 +69,7 @@ class _StageImages(ControlPlaneSettings):
         return StageRules(
             stage=self.stage,
             allowed_instance_types=self.allowed_instance_types,
-            images=ImageCatalog(cpu=self.cpu_image_uri, gpu=self.gpu_image_uri, frameworks=self.framework_images),
+            images=ImageCatalog(cpu=self.cpu_image_uri, gpu=self.gpu_image_uri),
         )
 
 
@@ -84,6 +82,10 @@ class DeploymentsSettings(_StageImages):
 class DeployStepsSettings(_StageImages):
     """Lambda `deploy steps` (the API whose authorizer cache it flushes: `rest_api_id`,
     `api_stage_name`, from the control plane's settings; unset, nothing is flushed)."""
+
+    #: the stage's alarm topic: the rollback alarms of `production` endpoints notify it
+    #: (unset, as in local mode, they notify nobody).
+    alarm_topic_arn: str | None = Field(default=None, pattern=r"^arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 
 class RetrainingSettings(ControlPlaneSettings):

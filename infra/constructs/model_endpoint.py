@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import CfnResource
-from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
@@ -35,12 +34,18 @@ def has_instance_storage(instance_type: str) -> bool:
 
 
 class ModelEndpoint(Construct):
-    """SageMaker model, endpoint config (with data capture), endpoint (blue/green with
-    auto-rollback on the alarms it creates) and target-tracking autoscaling.
+    """SageMaker model, endpoint config (with data capture) and endpoint (blue/green with
+    auto-rollback on the alarms it creates, which tell `notify`'s topics), at a fixed
+    instance count.
 
-    Exposes `model`, `endpoint_config`, `endpoint`, `error_alarm`, `latency_alarm`,
-    `scalable_target` and `scaling_policy`. The caller grants `execution_role` what the
-    container reads (artifact) and writes (captures).
+    No autoscaling: CloudFormation cannot change the instance type of a variant with a
+    scalable target (SageMaker refuses UpdateEndpoint until the target is deregistered, and
+    CloudFormation would deregister it only after the update), so such an endpoint could
+    never change its instance type. The deploy workflow autoscales, and lifts autoscaling
+    around an instance type change.
+
+    Exposes `model`, `endpoint_config`, `endpoint`, `error_alarm` and `latency_alarm`. The
+    caller grants `execution_role` what the container reads (artifact) and writes (captures).
     """
 
     def __init__(
@@ -56,8 +61,15 @@ class ModelEndpoint(Construct):
         capture_s3_uri: str,
         kms_key: kms.IKey,
         environment: Mapping[str, str] | None = None,
+        notify: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, id)
+        if not settings.min_instances == settings.max_instances == settings.initial_instance_count:
+            raise ValueError(
+                f"ModelEndpoint {endpoint_name}: a fixed instance count only (initial_instance_count = "
+                "min_instances = max_instances); CloudFormation cannot change the instance type of an autoscaled "
+                "variant, so autoscaled endpoints are the deploy workflow's"
+            )
         self.endpoint_name = endpoint_name
         self.settings = settings
 
@@ -103,7 +115,7 @@ class ModelEndpoint(Construct):
 
         # the same definitions the deploy workflow puts (functions.core.rollback): an error
         # *rate* over a minimum sample, never a count of one; 4xx never count
-        errors, latency = rollback_alarms(endpoint_name, VARIANT_NAME, settings)
+        errors, latency = rollback_alarms(endpoint_name, VARIANT_NAME, settings, notify)
         self.error_alarm = CfnResource(self, "ErrorRateAlarm", type="AWS::CloudWatch::Alarm", properties=errors)
         self.latency_alarm = CfnResource(self, "ModelLatencyAlarm", type="AWS::CloudWatch::Alarm", properties=latency)
 
@@ -119,31 +131,4 @@ class ModelEndpoint(Construct):
         self.endpoint.add_property_override(
             "DeploymentConfig",
             settings.deployment_config([errors["AlarmName"], latency["AlarmName"]]),
-        )
-
-        # Application Auto Scaling uses its service-linked role for SageMaker (no RoleARN).
-        self.scalable_target = appscaling.CfnScalableTarget(
-            self,
-            "ScalableTarget",
-            service_namespace="sagemaker",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            resource_id=f"endpoint/{endpoint_name}/variant/{VARIANT_NAME}",
-            min_capacity=settings.min_instances,
-            max_capacity=settings.max_instances,
-        )
-        self.scalable_target.add_resource_dependency(self.endpoint)
-        self.scaling_policy = appscaling.CfnScalingPolicy(
-            self,
-            "InvocationsScaling",
-            policy_name=f"{endpoint_name}-invocations",
-            policy_type="TargetTrackingScaling",
-            scaling_target_id=self.scalable_target.ref,
-            target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-                target_value=float(settings.target_invocations_per_instance),
-                predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
-                    predefined_metric_type="SageMakerVariantInvocationsPerInstance"
-                ),
-                scale_in_cooldown=300,
-                scale_out_cooldown=60,
-            ),
         )

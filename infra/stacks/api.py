@@ -3,8 +3,6 @@ SageMaker inference path; the Workflows stack is nested here (see workflows.py).
 
 from __future__ import annotations
 
-import json
-
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
@@ -103,8 +101,6 @@ class ApiStack(Stack):
             "MODELPORT_CPU_IMAGE_URI": serving.cpu_image_uri,
             "MODELPORT_GPU_IMAGE_URI": serving.gpu_image_uri,
             "MODELPORT_ALLOWED_INSTANCE_TYPES": ",".join(settings.allowed_instance_types),
-            # read by the deployments API and the deploy/retrain steps (contracts.md)
-            "MODELPORT_FRAMEWORK_IMAGES": json.dumps(serving.framework_images, sort_keys=True),
             "POWERTOOLS_METRICS_NAMESPACE": "Modelport",
         }
         self.workflows = WorkflowsStack(
@@ -163,6 +159,7 @@ class ApiStack(Stack):
 
     def _rest_api(self) -> apigw.RestApi:
         settings = self.settings
+        owner = settings.api_gateway_cloudwatch_role == "own"
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -176,8 +173,11 @@ class ApiStack(Stack):
             description=f"Modelport {settings.name}",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=BINARY_MEDIA_TYPES,
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=self.removal,
+            # API Gateway's CloudWatch Logs role is one setting per account and region
+            # (AWS::ApiGateway::Account): one stage owns it and keeps it when destroyed, so
+            # removing dev never breaks the logging of prod's API; the other stages use it
+            cloud_watch_role=owner,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if owner else None,
             deploy_options=apigw.StageOptions(
                 stage_name=settings.name,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),

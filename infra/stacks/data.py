@@ -8,6 +8,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -19,9 +21,14 @@ DATASETS_PREFIX = "datasets/"
 
 
 class DataStack(Stack):
-    """KMS key, metadata + audit tables, artifact/dataset/capture buckets, dataset queue + DLQ.
+    """KMS key, metadata + audit tables, artifact/dataset/capture buckets, dataset queue + DLQ,
+    and the stage's alarm topic.
 
-    Exposes everything it creates; the stacks that use a resource do the grants.
+    Exposes everything it creates; the stacks that use a resource do the grants. The alarm
+    topic lives here, below every other stack, because both the Observability stack's alarms
+    and the endpoints' rollback alarms (the deploy workflow's, in the Api stack; pinned ones,
+    in the Serving stack) notify it: in the Observability stack, which depends on the Api
+    stack, the deploy workflow could not reference it without a cycle.
     """
 
     def __init__(self, scope: Construct, id: str, *, settings: StageSettings, **kwargs) -> None:
@@ -90,6 +97,26 @@ class DataStack(Stack):
             s3n.SqsDestination(self.dataset_queue),
             s3.NotificationKeyFilter(prefix=DATASETS_PREFIX),
         )
+        self.alarm_topic = self._alarm_topic()
+
+    def _alarm_topic(self) -> sns.Topic:
+        """Where every alarm of the stage goes; CloudWatch (of this account) may publish to it."""
+        topic = sns.Topic(
+            self, "AlarmTopic", display_name=f"Modelport {self.settings.name} alarms", master_key=self.key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        for address in self.settings.alarm_emails:
+            topic.add_subscription(subscriptions.EmailSubscription(address))
+        return topic
 
     def _table(self, id: str, schema: TableSchema, removal: RemovalPolicy) -> dynamodb.Table:
         def attribute(name: str) -> dynamodb.Attribute:

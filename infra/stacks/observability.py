@@ -1,13 +1,11 @@
-"""Observability stack: one dashboard and the platform's alarms, to a KMS-encrypted SNS topic."""
+"""Observability stack: one dashboard and the platform's alarms, to the stage's alarm topic
+(a KMS-encrypted SNS topic of the Data stack)."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.settings import StageSettings
@@ -25,21 +23,7 @@ class ObservabilityStack(Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         thresholds = settings.alarms
-        self.topic = sns.Topic(
-            self, "AlarmTopic", display_name=f"Modelport {settings.name} alarms", master_key=data.key,
-            enforce_ssl=True,
-        )
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsOfThisAccount",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
-        )
-        for address in settings.alarm_emails:
-            self.topic.add_subscription(subscriptions.EmailSubscription(address))
+        self.topic = data.alarm_topic
 
         rest_api = api.api
         api_5xx = rest_api.metric_server_error(period=_PERIOD, statistic="Sum")

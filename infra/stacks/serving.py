@@ -11,16 +11,15 @@ from functions.core import execution_scope
 from functions.core.endpoints import endpoint_name
 from infra.constructs.grants import grant_key, grant_list, grant_objects
 from infra.constructs.model_endpoint import ModelEndpoint
-from infra.images import ecr_repository_arn, framework_catalog, framework_image_uri
-from infra.settings import PinnedEndpoint, SettingsError, StageSettings
+from infra.settings import PinnedEndpoint, StageSettings
 from infra.stacks.data import DataStack
 
 
 class ServingStack(Stack):
     """Exposes `sagemaker_role` (pinned endpoints), `execution_boundary` (the boundary of the
     per-model execution roles), `cpu_repository`, `gpu_repository`, `cpu_image_uri`,
-    `gpu_image_uri`, `framework_images` (`<framework>:<version>:cpu|gpu` → AWS image URI,
-    for the deploy workflow) and `endpoints` (the pinned `ModelEndpoint`s)."""
+    `gpu_image_uri` and `endpoints` (the pinned `ModelEndpoint`s, whose rollback alarms
+    notify the stage's alarm topic)."""
 
     def __init__(
         self, scope: Construct, id: str, *, settings: StageSettings, data: DataStack, **kwargs
@@ -44,13 +43,6 @@ class ServingStack(Stack):
             description="Modelport endpoints and training jobs: read models/data, write captures/output",
         )
         self._grant_sagemaker_role()
-        try:
-            self.framework_images = framework_catalog(
-                settings.framework_images, region=settings.region, allowed_instance_types=settings.allowed_instance_types
-            )
-        except ValueError as error:
-            raise SettingsError(f"invalid settings for stage {settings.name!r}: framework_images: {error}") from None
-        self._grant_pull(*self.framework_images.values())
         self.execution_boundary = self._execution_boundary()
 
         self.endpoints = [self._pinned(pinned) for pinned in settings.pinned_endpoints]
@@ -59,8 +51,7 @@ class ServingStack(Stack):
         """The permissions boundary of every per-model execution role the workflows create
         (`functions.core.execution_scope`): the same envelope as the shared role."""
         data = self.data
-        repositories = (self.cpu_repository.repository_arn, self.gpu_repository.repository_arn,
-                        *sorted({ecr_repository_arn(u, partition=self.partition) for u in self.framework_images.values()}))
+        repositories = (self.cpu_repository.repository_arn, self.gpu_repository.repository_arn)
         targets = execution_scope.Targets(
             partition=self.partition, region=self.region, account=self.account, stage=self.settings.name,
             artifacts_bucket=data.artifacts_bucket.bucket_name, datasets_bucket=data.datasets_bucket.bucket_name,
@@ -135,31 +126,11 @@ class ServingStack(Stack):
             )
         )
 
-    def _grant_pull(self, *image_uris: str) -> None:
-        """Pull rights on the AWS-owned repositories of framework images (not all of ECR)."""
-        repositories = sorted({ecr_repository_arn(uri, partition=self.partition) for uri in image_uris})
-        if repositories:
-            self.sagemaker_role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                    resources=repositories,
-                )
-            )
-
     def _pinned(self, pinned: PinnedEndpoint) -> ModelEndpoint:
         settings, data = pinned.endpoint, self.data
-        if pinned.image.framework == "modelport":
-            repository = self.gpu_repository if settings.gpu else self.cpu_repository
-            image_uri = repository.repository_uri_for_tag(pinned.image.version or self.settings.image_tag)
-        else:
-            image_uri = framework_image_uri(
-                framework=pinned.image.framework,
-                version=pinned.image.version or "",
-                region=self.settings.region,
-                instance_type=settings.instance_type,
-                py_version=pinned.image.py_version,
-            )
-            self._grant_pull(image_uri)
+        repository = self.gpu_repository if settings.gpu else self.cpu_repository
+        # by digest: the repositories this stack creates start empty (PinnedEndpoint)
+        image_uri = repository.repository_uri_for_digest(pinned.image.digest)
         name = endpoint_name(self.settings.name, pinned.model, pinned.alias)
         return ModelEndpoint(
             self,
@@ -171,4 +142,5 @@ class ServingStack(Stack):
             execution_role=self.sagemaker_role,
             capture_s3_uri=data.captures_bucket.s3_url_for_object(f"captures/{name}"),
             kms_key=data.key,
+            notify=(data.alarm_topic.topic_arn,),
         )

@@ -88,6 +88,8 @@ class WorkflowsStack(NestedStack):
             "RetrainTrigger", "functions.workflows.trigger.lambda_handler", code_asset, env, "retrain trigger (S3 to SQS)"
         )
         self._grant_steps(rest_api_id, api_stage_name)
+        # the rollback alarms of production endpoints notify the stage's alarm topic
+        self.deploy_steps.function.add_environment("MODELPORT_ALARM_TOPIC_ARN", data.alarm_topic.topic_arn)
 
         self.deploy_state_machine = self._state_machine("Deploy", ASL_DIR / "deploy.asl.json", {})
         self.retrain_state_machine = self._state_machine(

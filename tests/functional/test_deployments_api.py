@@ -99,7 +99,9 @@ def test_an_idempotency_key_starts_one_deployment(gateway, world, workflow_env):
         ({"version": "1.0.0", "settings": {"strategy": {"type": "linear", "percent": 10, "wait_seconds": 3600}}},
          400, "InvalidInput", "body.settings.strategy"),
         ({"version": "1.0.0", "settings": {"min_instances": 3, "max_instances": 2}}, 400, "InvalidInput", None),
-        ({"version": "1.0.0", "image": {"framework": "pytorch", "version": "2.1"}}, 400, "ImageNotAvailable", None),
+        # AWS's framework containers expect an inference script of the artifact's own
+        ({"version": "1.0.0", "image": {"framework": "sklearn", "version": "1.2-1"}}, 400, "ImageNotAvailable",
+         "body.image.framework"),
         ({"version": "7.0.0"}, 404, "VersionNotFound", None),
         ({"version": "1.0.0", "alias": "Prod!"}, 400, "InvalidInput", None),
     ],

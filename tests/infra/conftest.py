@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: the workflow definitions the platform is built from (the real ones, never placeholders)
 ASL = ASL_DIR
 
+#: digests of pushed images (a pinned endpoint names its image by digest)
+GPU_DIGEST, CPU_DIGEST = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 PINNED = [
     {
         "model": "churn",
@@ -26,16 +28,16 @@ PINNED = [
             "instance_type": "ml.g5.xlarge",
             "initial_instance_count": 2,
             "min_instances": 2,
-            "max_instances": 6,
-            "target_invocations_per_instance": 250,
+            "max_instances": 2,
             "strategy": {"type": "canary", "percent": 10, "wait_seconds": 120},
             "latency_alarm_ms": 800,
         },
+        "image": {"digest": GPU_DIGEST},
     },
     {
         "model": "iris",
         "artifact_key": "models/iris/1.0.0/model.tar.gz",
-        "image": {"framework": "sklearn", "version": "1.2-1"},
+        "image": {"digest": CPU_DIGEST},
     },
 ]
 

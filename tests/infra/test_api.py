@@ -181,3 +181,36 @@ def test_inference_responses_map_as_the_local_gateway_does(templates):
               if r["Properties"]["ResponseType"] == "ACCESS_DENIED"]
     assert denied[0]["Properties"]["ResponseTemplates"]["application/json"] == ACCESS_DENIED_TEMPLATE
     assert "$context.authorizer.code" in ACCESS_DENIED_TEMPLATE and "$context.authorizer.message" in ACCESS_DENIED_TEMPLATE
+
+
+def test_this_stage_owns_the_accounts_api_gateway_cloudwatch_role_and_keeps_it(templates):
+    """One CloudWatch Logs role per account and region serves every API there
+    (AWS::ApiGateway::Account); the owning stage keeps it when it is destroyed, so removing
+    one stage never breaks another's logging (set-up-logging.html)."""
+    template = templates["api"]
+    [account] = resources(template, "AWS::ApiGateway::Account").values()
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    assert "CloudWatchRole" in role_id
+    role = resources(template, "AWS::IAM::Role")[role_id]
+    assert (account["DeletionPolicy"], role["DeletionPolicy"]) == ("Retain", "Retain")
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"}
+
+
+def test_a_stage_sharing_the_accounts_role_creates_none():
+    """`api_gateway_cloudwatch_role: shared`: another stage of the account owns the role."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from infra.platform import build_platform
+    from infra.settings import load_stage_settings
+    from tests.infra.conftest import cdk_context
+
+    app = cdk.App(context=cdk_context(stage="prod", api_gateway_cloudwatch_role="shared"))
+    built = build_platform(app, load_stage_settings(app.node.try_get_context), bundle=False)
+    template = Template.from_stack(built.api)
+    assert resources(template, "AWS::ApiGateway::Account") == {}
+    assert not [k for k in resources(template, "AWS::IAM::Role") if "CloudWatchRole" in k]
+    # the stage still logs (through the account's role, set by its owner)
+    [stage] = resources(template, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["MethodSettings"][0]["LoggingLevel"] == "ERROR"

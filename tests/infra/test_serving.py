@@ -17,10 +17,11 @@ from functions.core.endpoints import (
     endpoint_name,
 )
 from functions.core.rollback import rollback_alarms
+from functions.core.stages import FRAMEWORK_IMAGES_REFUSED
 from infra.constructs.model_endpoint import ModelEndpoint
-from infra.images import ecr_repository_arn, framework_catalog, framework_image_uri
-from infra.settings import FrameworkImage, SettingsError, load_stage_settings
-from tests.infra.conftest import cdk_context, resources
+from infra.settings import SettingsError, load_stage_settings
+from tests.infra.conftest import CPU_DIGEST, GPU_DIGEST, cdk_context, resources
+from tests.infra.conftest import PINNED as PINNED_SETTINGS
 
 PINNED = endpoint_name("dev", "churn", "production")
 
@@ -33,24 +34,49 @@ def test_repositories_scan_on_push_with_immutable_tags(templates):
         assert repo["Properties"]["ImageTagMutability"] == "IMMUTABLE"
 
 
-def test_pinned_gpu_endpoint_scales_on_invocations_per_instance(templates):
+def test_pinned_endpoints_have_a_fixed_instance_count(templates):
+    """CloudFormation cannot change the instance type of a variant with a scalable target
+    (SageMaker refuses the update until it is deregistered, endpoint-scaling-update.html),
+    so pinned endpoints never get one; the deploy workflow autoscales."""
     template = templates["serving"]
-    template.has_resource_properties(
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        {"ResourceId": f"endpoint/{PINNED}/variant/AllTraffic",
-         "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
-         "MinCapacity": 2, "MaxCapacity": 6, "ServiceNamespace": "sagemaker"},
-    )  # fmt: skip
-    template.has_resource_properties(
-        "AWS::ApplicationAutoScaling::ScalingPolicy",
-        {
-            "PolicyType": "TargetTrackingScaling",
-            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
-                {"TargetValue": 250,
-                 "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}
-            ),
-        },
-    )  # fmt: skip
+    assert resources(template, "AWS::ApplicationAutoScaling::ScalableTarget") == {}
+    assert resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy") == {}
+
+
+def _pinned(**changes) -> str:
+    churn = {**PINNED_SETTINGS[0], **changes}
+    return json.dumps([churn])
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [({"instance_type": "ml.g5.xlarge", "initial_instance_count": 2, "min_instances": 2, "max_instances": 6},
+      "a pinned endpoint has a fixed instance count"),
+     ({"instance_type": "ml.g5.xlarge", "initial_instance_count": 1, "min_instances": 2, "max_instances": 2},
+      "initial_instance_count must lie within")],
+)
+def test_an_autoscaled_pinned_endpoint_fails_the_synth_with_the_reason(endpoint, message):
+    context = cdk_context(pinned_endpoints=_pinned(endpoint=endpoint))
+    with pytest.raises(SettingsError, match=message) as raised:
+        load_stage_settings(context.get)
+    if "fixed" in message:
+        assert "cannot change the instance type" in str(raised.value) and "deploy workflow" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [(None, "name Modelport's image by digest"), ({"version": "0.1.0", "digest": GPU_DIGEST}, "by digest, not by tag"),
+     ({"digest": "sha256:short"}, "String should match pattern")],
+)
+def test_a_pinned_endpoint_without_a_pushed_image_fails_the_synth_with_the_reason(image, message):
+    """A first deploy creates the image repositories empty: a tag names nothing yet."""
+    churn = {k: v for k, v in PINNED_SETTINGS[0].items() if k != "image"}
+    if image is not None:
+        churn["image"] = image
+    with pytest.raises(SettingsError, match=message) as raised:
+        load_stage_settings(cdk_context(pinned_endpoints=json.dumps([churn])).get)
+    if image is None:
+        assert "repositories start empty" in str(raised.value) and "push the images" in str(raised.value)
 
 
 def test_pinned_endpoint_deploys_blue_green_with_rollback_alarms(templates):
@@ -72,7 +98,7 @@ def test_pinned_endpoint_deploys_blue_green_with_rollback_alarms(templates):
     assert {"Name": "EndpointName", "Value": PINNED} in stat["Metric"]["Dimensions"]
 
 
-def test_pinned_endpoint_captures_data_and_uses_the_gpu_image(templates):
+def test_pinned_endpoint_captures_data_and_uses_the_gpu_image_by_digest(templates):
     template = templates["serving"]
     template.has_resource_properties(
         "AWS::SageMaker::EndpointConfig",
@@ -88,32 +114,42 @@ def test_pinned_endpoint_captures_data_and_uses_the_gpu_image(templates):
         },
     )  # fmt: skip
     models = resources(template, "AWS::SageMaker::Model").values()
-    images = [str(m["Properties"]["PrimaryContainer"]["Image"]) for m in models]
-    assert any("GpuImages" in image for image in images)
+    images = [json.dumps(m["Properties"]["PrimaryContainer"]["Image"]) for m in models]
+    assert any("GpuImages" in image and f"@{GPU_DIGEST}" in image for image in images)
+    assert any("CpuImages" in image and f"@{CPU_DIGEST}" in image for image in images)
 
 
-def test_framework_image_is_resolved_offline_for_the_stage_region(templates):
-    expected = framework_image_uri(framework="sklearn", version="1.2-1", region="us-east-1", instance_type="ml.m5.large")
-    template = templates["serving"]
-    template.has_resource_properties(
-        "AWS::SageMaker::Model", {"PrimaryContainer": Match.object_like({"Image": expected})}
-    )
-    template.has_resource_properties(
-        "AWS::SageMaker::EndpointConfig",
-        {"ProductionVariants": [Match.object_like({"InstanceType": "ml.m5.large"})], "KmsKeyId": Match.any_value()},
-    )
+def test_rollback_alarms_of_pinned_endpoints_notify_the_stages_alarm_topic(templates, platform):
+    """The topic is the Data stack's, so the Serving stack (and the deploy workflow) can
+    reference it without a cycle with the Observability stack."""
+    topic = platform.data.resolve(platform.data.alarm_topic.topic_arn)
+    alarms = resources(templates["serving"], "AWS::CloudWatch::Alarm").values()
+    assert len(alarms) == 4  # two pinned endpoints, error rate and latency each
+    for alarm in alarms:
+        for actions in (alarm["Properties"]["AlarmActions"], alarm["Properties"]["OKActions"]):
+            [action] = actions
+            assert "Fn::ImportValue" in action and "AlarmTopic" in json.dumps(action), (action, topic)
 
 
-def test_unknown_framework_version_fails_with_a_clear_message():
-    with pytest.raises(ValueError, match="no AWS sklearn 9.9 inference image"):
-        framework_image_uri(framework="sklearn", version="9.9", region="us-east-1", instance_type="ml.m5.large")
+@pytest.mark.parametrize("setting", [
+    {"framework_images": '[{"framework": "sklearn", "version": "1.2-1"}]'},
+    {"pinned_endpoints": json.dumps([{"model": "iris", "artifact_key": "models/iris/1.0.0/model.tar.gz",
+                                      "image": {"framework": "sklearn", "digest": CPU_DIGEST}}])},
+])
+def test_aws_framework_images_fail_the_synth_with_the_reason(setting):
+    """AWS's scikit-learn and XGBoost containers run an inference script of the artifact's
+    own (SAGEMAKER_PROGRAM in SAGEMAKER_SUBMIT_DIRECTORY) that Modelport artifacts lack."""
+    with pytest.raises(SettingsError) as raised:
+        load_stage_settings(cdk_context(**setting).get)
+    assert FRAMEWORK_IMAGES_REFUSED in str(raised.value)
 
 
 def test_construct_renders_the_workflow_deployment_config():
     """The construct and the deploy workflow render DeploymentConfig through one method."""
     stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(region="eu-west-1"))
     settings = EndpointSettings(
-        instance_type="ml.m5.xlarge", strategy=TrafficStrategy.parse("linear:20%:60s"), max_instances=3
+        instance_type="ml.m5.xlarge", strategy=TrafficStrategy.parse("linear:20%:60s"), initial_instance_count=3,
+        min_instances=3, max_instances=3,
     )
     endpoint = ModelEndpoint(
         stack, "E", endpoint_name="mp-x-m-a", settings=settings, image_uri="img", model_data_url="s3://b/k",
@@ -134,46 +170,14 @@ def test_construct_renders_the_workflow_deployment_config():
     )
 
 
-def test_framework_images_reach_the_deploy_workflow_resolved_for_the_stage(templates, platform, monkeypatch):
-    """cdk.json's dev stage offers sklearn 1.2-1 (CPU) and xgboost 1.7-1 (CPU and GPU)."""
-    def uri(framework, version, instance_type):
-        return framework_image_uri(framework=framework, version=version, region="us-east-1", instance_type=instance_type)
-
-    expected = {
-        "sklearn:1.2-1:cpu": uri("sklearn", "1.2-1", "ml.t2.medium"),
-        "xgboost:1.7-1:cpu": uri("xgboost", "1.7-1", "ml.t2.medium"),
-        "xgboost:1.7-1:gpu": uri("xgboost", "1.7-1", "ml.g4dn.xlarge"),
-    }
-    assert platform.serving.framework_images == expected
-    # the Lambdas that choose images read it through their settings (contracts.md)
-    from functions.workflows.settings import DeploymentsSettings
-
-    functions = resources(templates["api"], "AWS::Lambda::Function").values()
-    env = next(f["Properties"]["Environment"]["Variables"] for f in functions
-               if f["Properties"].get("Handler") == "functions.deployments.handler.lambda_handler")  # fmt: skip
-    # tokens (table names, ARNs) become placeholders; the literal values are read as deployed
-    for name, value in env.items():
-        monkeypatch.setenv(name, value if isinstance(value, str) else "placeholder")
-    assert dict(DeploymentsSettings().rules().images.frameworks) == expected
-    # endpoints pull them with the execution role, from those repositories only
-    pulls = [
-        json.dumps(s["Resource"]) for p in resources(templates["serving"], "AWS::IAM::Policy").values()
-        for s in p["Properties"]["PolicyDocument"]["Statement"] if "ecr:BatchGetImage" in s["Action"]
-    ]  # fmt: skip
-    for image in expected.values():
-        assert any(json.dumps(ecr_repository_arn(image)) in pull for pull in pulls), image
-
-
-def test_a_framework_image_the_stage_cannot_run_fails_the_synth_with_its_name():
-    gpu = FrameworkImage(framework="sklearn", version="1.2-1", accelerators=("gpu",))
-    with pytest.raises(ValueError, match="no AWS sklearn 1.2-1 inference image for ml.g5.xlarge"):
-        framework_catalog([gpu], region="us-east-1", allowed_instance_types=("ml.m5.large", "ml.g5.xlarge"))
-    with pytest.raises(ValueError, match=r"xgboost 1.7-1 \(gpu\): the stage allows no GPU instance type"):
-        framework_catalog([FrameworkImage(framework="xgboost", version="1.7-1", accelerators=("gpu",))],
-                          region="us-east-1", allowed_instance_types=("ml.m5.large",))  # fmt: skip
-    context = cdk_context(framework_images='[{"framework": "modelport", "version": "1"}]')
-    with pytest.raises(SettingsError, match="framework_images.0.framework.*Modelport's own images"):
-        load_stage_settings(context.get)
+def test_the_construct_refuses_autoscaling():
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(region="eu-west-1"))
+    with pytest.raises(ValueError, match="a fixed instance count only"):
+        ModelEndpoint(
+            stack, "E", endpoint_name="mp-x-m-a", settings=EndpointSettings(max_instances=3), image_uri="img",
+            model_data_url="s3://b/k", capture_s3_uri="s3://c/captures", kms_key=kms.Key(stack, "K"),
+            execution_role=iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")),
+        )  # fmt: skip
 
 
 def test_the_sagemaker_role_may_describe_the_rollback_alarms(templates, platform):

@@ -127,6 +127,21 @@ def test_prepare_rollout_creates_the_alarms_and_the_deployment_config(env, start
     assert record(env, state).step == "create_endpoint"
 
 
+@pytest.mark.parametrize(("alias", "notified"), [("production", True), ("staging", False)])
+def test_rollback_alarms_of_production_endpoints_notify_the_stages_alarm_topic(env, started, alias, notified):
+    """The operators hear of a production endpoint's alarm (and of its return to OK) through
+    the stage's alarm topic (the Data stack's; MODELPORT_ALARM_TOPIC_ARN)."""
+    topic = "arn:aws:sns:us-east-1:123456789012:Modelport-test-alarms"
+    env = dataclasses.replace(env, settings=env.settings.model_copy(update={"alarm_topic_arn": topic}))
+    state = started(alias=alias)
+    state["plan"] = {"endpoint": state["endpoint"], "update": False}
+    deploy_steps.prepare_rollout(state, env)
+    alarms = clients("cloudwatch").describe_alarms(AlarmNamePrefix=state["endpoint"])["MetricAlarms"]
+    assert len(alarms) == 2
+    for alarm in alarms:
+        assert (alarm["AlarmActions"], alarm["OKActions"]) == (([topic], [topic]) if notified else ([], []))
+
+
 @pytest.mark.parametrize("previous", ["ml.m5.large", "ml.c5.xlarge"])
 def test_an_instance_type_change_lifts_autoscaling_first(env, started, previous):
     state = started(instance_type="ml.m5.large")

@@ -26,8 +26,7 @@ RULES = StageRules(
     stage="test",
     allowed_instance_types=("ml.m5.large", "ml.g5.xlarge"),
     images=ImageCatalog(cpu="acct.dkr.ecr.us-east-1.amazonaws.com/modelport-cpu:1",
-                        gpu="acct.dkr.ecr.us-east-1.amazonaws.com/modelport-gpu:1",
-                        frameworks={"sklearn:1.2-1:cpu": "aws.example/sklearn:1.2-1-cpu"}),
+                        gpu="acct.dkr.ecr.us-east-1.amazonaws.com/modelport-gpu:1"),
 )
 CARD = ModelCard(intended_use="a", limitations="b", evaluation="c", training_data="d")
 
@@ -75,7 +74,7 @@ def test_start_resolves_the_spec_records_pending_and_starts_the_execution_named_
         (NewDeployment(version="1.0.0", alias="staging", settings=EndpointSettings(instance_type="ml.p4d.24xlarge")),
          InstanceTypeNotAllowed, "ml.p4d.24xlarge is not allowed on stage 'test'"),
         (NewDeployment(version="1.0.0", alias="staging", image=ImageRef(framework="xgboost", version="1.7-1")),
-         ImageNotAvailable, "xgboost 1.7-1 CPU"),
+         ImageNotAvailable, "xgboost 1.7-1: AWS framework images are not supported"),
         (NewDeployment(version="9.9.9", alias="staging"), VersionNotFound, "9.9.9"),
         (NewDeployment(version="1.0.0", alias="production"), ApprovalRequired, "production needs an approved"),
     ],
@@ -96,10 +95,14 @@ def test_instance_type_error_names_the_field(versions, publisher):
     assert caught.value.fields == [{"path": "body.settings.instance_type", "message": "ml.c5.large is not allowed"}]
 
 
-def test_images_by_family_framework_or_custom_uri():
+def test_images_by_family_or_custom_uri_and_never_an_aws_framework_image():
     assert RULES.images.resolve(EndpointSettings(), None).endswith("modelport-cpu:1")
     assert RULES.images.resolve(EndpointSettings(instance_type="ml.g5.xlarge"), None).endswith("modelport-gpu:1")
-    assert RULES.images.resolve(EndpointSettings(), ImageRef(framework="sklearn", version="1.2-1")) == "aws.example/sklearn:1.2-1-cpu"
+    # AWS's sklearn/XGBoost containers load the model through the artifact's own inference
+    # script (SAGEMAKER_PROGRAM, SAGEMAKER_SUBMIT_DIRECTORY): refused, naming why and the field
+    with pytest.raises(ImageNotAvailable, match="SAGEMAKER_PROGRAM") as refused:
+        RULES.images.resolve(EndpointSettings(), ImageRef(framework="sklearn", version="1.2-1"))
+    assert refused.value.fields == [{"path": "body.image.framework", "message": "AWS framework images are not supported"}]
     custom = ImageRef(uri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/rust-model:2.0")
     assert RULES.images.resolve(EndpointSettings(instance_type="ml.g5.xlarge"), custom) == custom.uri
     with pytest.raises(ImageNotAvailable, match="no Modelport GPU image"):
