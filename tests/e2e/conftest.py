@@ -111,7 +111,7 @@ def unique() -> str:
 def python_model(root: Path, *, offset: float = 0.0, fail: bool = False) -> Path:
     """A model whose prediction is the row sum + offset (or that raises on every request)."""
     root.mkdir(parents=True, exist_ok=True)
-    body = "    raise ValueError('this version is broken')\n" if fail else \
+    body = "    raise RuntimeError('this version is broken')\n" if fail else \
         f"    return np.asarray(batch, dtype=float).sum(axis=1) + {offset!r}\n"
     (root / "predictor.py").write_text("import numpy as np\n\ndef load(model_dir):\n    pass\n\ndef predict(batch):\n" + body)
     return root
