@@ -121,8 +121,9 @@ class Resource {
 }
 
 export class Models extends Resource {
-  page({ limit = 50, cursor } = {}) {
-    return this.t.json("GET", "/v1/models", { params: { limit, cursor } });
+  /** Active models; `status` "retired" or "all" lists those, `overdue` only models past revalidation. */
+  page({ limit = 50, cursor, status, overdue } = {}) {
+    return this.t.json("GET", "/v1/models", { params: { limit, cursor, status, overdue: overdue ? "true" : undefined } });
   }
 
   get(name) {

@@ -58,3 +58,11 @@ export function publishedBy(me, version) {
   if (version.created_by === me.key.key_id) return true;
   return Boolean(version.created_by_owner) && version.created_by_owner === me.key.owner;
 }
+
+/** True when the key (or its owner) already approved `version` (a high-risk model needs two people). */
+export function approvedBy(me, version) {
+  if (!me || !version) return false;
+  return (version.approvals || []).some(
+    (a) => a.by === me.key.key_id || (a.owner != null && me.key.owner != null && a.owner === me.key.owner),
+  );
+}

@@ -202,3 +202,12 @@ test("what served at time T asks the API with ?at=", async () => {
   assert.equal(await client.aliases.at("churn", "production", "2020-01-01T00:00:00.000Z"), null);
   assert.equal(calls[0], "/v1/models/churn/aliases/production/history?at=2025-01-01T00%3A00%3A00.000Z");
 });
+
+test("a second approval by the same person is recognised by key and by owner", async () => {
+  const { approvedBy } = await import("../src/session.js");
+  const me = { key: { key_id: "k1", owner: "bob" }, permissions: [] };
+  assert.ok(approvedBy(me, { approvals: [{ by: "k1", owner: null }] }));
+  assert.ok(approvedBy(me, { approvals: [{ by: "k9", owner: "bob" }] }));
+  assert.ok(!approvedBy(me, { approvals: [{ by: "k9", owner: "carol" }] }));
+  assert.ok(!approvedBy(me, {}));
+});

@@ -96,3 +96,26 @@ test("no source file writes HTML into the page", async () => {
     }
   }
 });
+
+test("a rolled-back deployment names its cause and what still serves", async () => {
+  const { Outcome, Traffic } = await import("../src/pages/deployments.js");
+  const failed = {
+    status: "failed", step: "wait_endpoint", alias: "production", version: "1.0.1", previous_version: "1.0.0",
+    error: "EndpointRolledBack", cause: `SageMaker rolled the update back: alarm ${EVIL} fired`,
+  };
+  const out = render(html`<${Outcome} d=${failed} />`);
+  assert.match(out, /role="alert"/);
+  assert.match(out, /Failed at wait endpoint: EndpointRolledBack/);
+  assert.match(out, /production still serves 1.0.0\./);
+  noMarkupFrom(out);
+  const canary = {
+    status: "running", step: "wait_endpoint", version: "1.0.1", previous_version: "1.0.0",
+    settings: { strategy: { type: "canary", percent: 10, wait_seconds: 60 } },
+    rollout: { status: "Baking", since: "2025-01-01T00:00:00Z", bakes: 1, traffic_percent: 10, message: EVIL },
+  };
+  const live = render(html`<${Traffic} deployment=${canary} now=${Date.parse("2025-01-01T00:00:20Z")} />`);
+  assert.match(live, /10% of traffic on 1.0.1/);
+  assert.match(live, /baking: 40 s left/);
+  assert.match(live, /10% of traffic on 1.0.1, 90% on 1.0.0/);
+  noMarkupFrom(live);
+});

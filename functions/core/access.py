@@ -37,6 +37,8 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "archive": ARCHIVE,
     "move_alias": MOVE_ALIAS,
     "deploy": DEPLOY,
+    #: run the drift job on demand (the same people who deploy)
+    "monitor": DEPLOY,
     "read_audit": READ_AUDIT,
     "manage_keys": MANAGE_KEYS,
 }

@@ -127,3 +127,35 @@ def test_the_console_is_served_with_its_strict_policy(platform):
     assert '<script type="module" src="app.js"></script>' in answer.text and "<script>" not in answer.text
     config = httpx.get(f"{platform.api_url}/console/config.json").json()
     assert config["api_url"] == "" and "ml.m5.large" in config["instance_types"]
+
+
+def test_a_high_risk_version_needs_a_second_approver_and_retired_models_are_listed_apart(tab, admin: Client, key_for,
+                                                                                         tmp_path, unique):
+    name = f"risky-{unique}"
+    admin.models.create({"name": name, "owner": "ops", "framework": "python",
+                         "policy": {"risk_tier": "high", "allow_code": True}})
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "predictor.py").write_text("def load(d):\n    pass\n\ndef predict(b):\n    return b\n")
+    card = {"intended_use": "x", "limitations": "y", "evaluation": "z", "training_data": "w"}
+    admin.push(name, model, version="1.0.0", card=card)
+    admin.versions.submit(name, "1.0.0")
+    first = key_for(["approver"], owner=f"first-{unique}")
+    assert first.versions.approve(name, "1.0.0", "looks right").status.value == "pending_approval"
+    token = admin.keys.create({"owner": f"first-{unique}", "roles": ["approver"]}).token  # the same person, another key
+    t = tab()
+    page = t.sign_in(token)
+    t.open(f"#/approvals?model={name}&version=1.0.0")
+    page.locator("#two-approvals").get_by_text(f"1 of 2 so far (first-{unique})").wait_for()
+    assert page.get_by_role("button", name="Approve").is_disabled()
+    page.get_by_text("You approved it already; a second approver must approve it too.").wait_for()
+
+    retired = f"old-{unique}"
+    admin.models.create({"name": retired, "owner": "ops", "framework": "onnx"})
+    admin.models.retire(retired)
+    t.open("#/models")
+    page.get_by_label("Search models").fill(retired)
+    page.get_by_text("0 of").wait_for()
+    page.get_by_label("Show").select_option("retired")
+    row = page.get_by_role("row", name=re.compile(retired))
+    row.get_by_text("retired").wait_for()

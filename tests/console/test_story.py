@@ -97,6 +97,7 @@ def test_the_governance_story(tab, team, shots, tmp_path, platform):
     b = tab()
     page = b.sign_in(team["bob"])
     b.open("#/approvals")
+    page.get_by_role("link", name=re.compile("^churn 1.0.0")).click()
     page.get_by_role("heading", name="churn 1.0.0").wait_for()
     page.get_by_text("this would be the first production version").wait_for()
     page.get_by_label(re.compile("^Comment")).fill("holdout metrics reviewed")

@@ -15,7 +15,7 @@ def test_whoami_names_the_key_and_what_its_roles_may_do(gateway, make_key):
     assert key["key_id"] == token.split("_")[1]
     assert (key["owner"], key["roles"], key["patterns"]) == ("alice", ["publisher"], ["churn*"])
     assert "secret_hash" not in key and token.split("_", 2)[2] not in str(reply.body)
-    assert _allowed(reply.body) == {"read", "invoke", "publish", "archive", "move_alias", "deploy"}
+    assert _allowed(reply.body) == {"read", "invoke", "publish", "archive", "move_alias", "deploy", "monitor"}
     decide = next(p for p in reply.body["permissions"] if p["action"] == "decide")
     assert decide == {"action": "decide", "allowed": False, "roles": ["admin", "approver"]}
 

@@ -8,7 +8,7 @@ import { useState } from "preact/hooks";
 
 import { ApiError, collect } from "../api.js";
 import { label } from "../format.js";
-import { can, covers, publishedBy } from "../session.js";
+import { approvedBy, can, covers, publishedBy } from "../session.js";
 import { Action, Badge, Empty, ErrorBox, Field, Loading, Section, Time, link, useAsync } from "../ui.js";
 import { eachLimited } from "./catalog.js";
 import { modelPath } from "./model.js";
@@ -56,6 +56,9 @@ function Decision({ client, me, model, version, onDecided }) {
   const [busy, setBusy] = useState("");
   const gate = can(me, "decide", model.name);
   const own = publishedBy(me, version);
+  const again = approvedBy(me, version);
+  const high = (model.policy || {}).risk_tier === "high";
+  const approvals = version.approvals || [];
   const decide = (action) => async () => {
     setBusy(action);
     setError(null);
@@ -74,12 +77,15 @@ function Decision({ client, me, model, version, onDecided }) {
       <strong>Four-eyes rule: you cannot approve this version.</strong>
       <p>${`${model.name} ${version.version} was published by ${version.created_by_owner || version.created_by} (key ${version.created_by}), which is you. Another approver must approve it; you may still reject (withdraw) it.`}</p>
     </div>`}
+    ${high &&
+    html`<p class="notice-plain" id="two-approvals">${`High-risk model: two approvals from different approvers. ${approvals.length} of 2 so far${approvals.length ? ` (${approvals.map((a) => a.owner || a.by).join(", ")})` : ""}.`}</p>`}
     <${Field} id=${id} label="Comment (kept in the version's history and the audit log)">
       <textarea id=${id} rows="3" maxlength="4000" value=${comment} onInput=${(e) => setComment(e.currentTarget.value)}
         disabled=${!gate.ok}></textarea>
     </${Field}>
     <div class="actions">
-      <${Action} allowed=${gate.ok && !own} reason=${own ? "You published this version (four-eyes rule)." : gate.reason}
+      <${Action} allowed=${gate.ok && !own && !again}
+        reason=${own ? "You published this version (four-eyes rule)." : again ? "You approved it already; a second approver must approve it too." : gate.reason}
         kind="primary" busy=${busy === "approve"} onClick=${decide("approve")}>Approve</${Action}>
       <${Action} allowed=${gate.ok} reason=${gate.reason} kind="danger" busy=${busy === "reject"} onClick=${decide("reject")}>Reject</${Action}>
     </div>

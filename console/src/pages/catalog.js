@@ -64,7 +64,9 @@ function LatestCell({ row, model }) {
 }
 
 export function CatalogPage({ client }) {
-  const list = usePaged((cursor) => client.models.page({ limit: PAGE, cursor }), [client]);
+  const [status, setStatus] = useState("active");
+  const [overdue, setOverdue] = useState(false);
+  const list = usePaged((cursor) => client.models.page({ limit: PAGE, cursor, status, overdue }), [client, status, overdue]);
   const [query, setQuery] = useState("");
   const shown = useMemo(() => list.items.filter((m) => matches(m, query)), [list.items, query]);
   const serving = useServing(client, shown);
@@ -77,10 +79,19 @@ export function CatalogPage({ client }) {
   return html`<div class="page">
     <div class="page-head">
       <h1>Catalog</h1>
-      <div class="search">
-        <label for="model-search">Search models</label>
-        <input id="model-search" type="search" value=${query} placeholder="name, owner, framework…"
-          onInput=${(e) => setQuery(e.currentTarget.value)} />
+      <div class="row catalog-filters">
+        <div class="search">
+          <label for="model-search">Search models</label>
+          <input id="model-search" type="search" value=${query} placeholder="name, owner, framework…"
+            onInput=${(e) => setQuery(e.currentTarget.value)} />
+        </div>
+        <div class="field">
+          <label for="model-status">Show</label>
+          <select id="model-status" value=${status} onChange=${(e) => setStatus(e.currentTarget.value)}>
+            <option value="active">active models</option><option value="retired">retired models</option><option value="all">all models</option>
+          </select>
+        </div>
+        <label class="radio"><input type="checkbox" checked=${overdue} onChange=${(e) => setOverdue(e.currentTarget.checked)} /> overdue for revalidation only</label>
       </div>
     </div>
     <${ErrorBox} error=${list.error} onRetry=${list.reload} />
@@ -98,10 +109,11 @@ export function CatalogPage({ client }) {
           ${shown.map(
             (m) => html`<tr key=${m.name}>
               <th scope="row"><a href=${link(`/models/${encodeURIComponent(m.name)}`)}>${m.name}</a>
+                ${m.status === "retired" && html` <${Badge} value="retired" />`}
                 ${m.description && html`<div class="sub">${m.description}</div>`}</th>
               <td>${m.owner}</td>
               <td>${m.framework}</td>
-              <td><${ServingCell} row=${serving[m.name]} /></td>
+              <td><${ServingCell} row=${serving[m.name]} />${m.revalidation_overdue && html` <${Badge} value="revalidation overdue" kind="failed" />`}</td>
               <td><${LatestCell} row=${serving[m.name]} model=${m} /></td>
             </tr>`,
           )}

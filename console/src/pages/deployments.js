@@ -66,7 +66,7 @@ export function bakeLeft(deployment, now = Date.now()) {
   return Math.max(0, Math.ceil((end - now) / 1000));
 }
 
-function Traffic({ deployment, now }) {
+export function Traffic({ deployment, now }) {
   const strategy = (deployment.settings || {}).strategy || {};
   const rollout = deployment.rollout;
   if (!deployment.previous_version && deployment.step !== "update_endpoint") {
@@ -107,7 +107,7 @@ function Steps({ deployment }) {
   </ol>`;
 }
 
-function Outcome({ d }) {
+export function Outcome({ d }) {
   if (d.status === "succeeded") {
     return html`<div class="verdict verdict-ok" role="status"><strong>${`Succeeded: ${d.alias} serves ${d.version}`}</strong>
       <p>${`Finished ${when(d.finished_at)}${d.previous_version ? `; replaced ${d.previous_version}` : ""}.`}</p></div>`;

@@ -2,7 +2,7 @@ import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 
 import { collect } from "../api.js";
-import { label, semverCompare } from "../format.js";
+import { label, semverCompare, when } from "../format.js";
 import { LineageGraph } from "../lineage.js";
 import { can } from "../session.js";
 import { Action, Badge, Empty, ErrorBox, Facts, Loading, Section, Time, link, useAsync } from "../ui.js";
@@ -127,6 +127,10 @@ function PolicyTab({ model }) {
       ["Metric", `${p.metric} (${p.metric_direction})`],
       ["Minimum improvement", String(p.min_improvement)],
       ["A better retrained version", label(p.on_retrain)],
+      ["Risk tier", p.risk_tier ? `${p.risk_tier}${p.risk_tier === "high" ? " (two approvals from different approvers)" : ""}` : undefined],
+      ["Revalidation every", p.revalidation_days ? `${p.revalidation_days} days` : p.risk_tier ? "the tier's default" : undefined],
+      ["Production validated", model.production ? `${model.production.version}: ${when(model.production.validated_at)}` : undefined],
+      ["Revalidate by", model.production ? `${when(model.production.revalidate_by)}${model.revalidation_overdue ? " (overdue)" : ""}` : undefined],
     ]} /></div>
     <div><h3>Training</h3><${Facts} items=${[
       ["Trainer", t.trainer || (t.image ? "" : "none")],
@@ -183,7 +187,7 @@ export function ModelPage(ctx) {
   return html`<div class="page">
     <div class="page-head stacked">
       <div>
-        <h1>${model.name}</h1>
+        <h1>${model.name}${model.status === "retired" ? html` <${Badge} value="retired" />` : ""}</h1>
         <p class="sub">${model.description}</p>
       </div>
       <${Facts} items=${[
