@@ -81,6 +81,43 @@ POLICY_RESOURCE_MAX = 512
 INFERENCE_HEADERS = ("Content-Type", "Accept", "X-Amzn-SageMaker-Target-Variant")
 OIP_V2_ATTRIBUTES = "modelport-protocol=oip-v2"
 
+# --- OIP v2 requests (the /v2 routes) ---------------------------------------------------------
+#
+# Standard OIP clients (tritonclient) send no Content-Type: an OIP v2 body is JSON unless the
+# binary tensor extension's header says otherwise. InvokeEndpoint passes the container only
+# its own parameters (ContentType, Accept, CustomAttributes, ...), never that header, and
+# API Gateway passes a body whose Content-Type is not a binary media type as UTF-8 text
+# (api-gateway-payload-encodings-workflow.html), which corrupts binary tensors. So on /v2:
+# * no Content-Type (API Gateway then picks the application/json template,
+#   integration-passthrough-behaviors.html) or application/json: the body goes on as
+#   application/json; with the binary header it cannot be intact, and the custom attribute
+#   `modelport-binary=untyped` makes the container refuse it (415) naming the fix;
+# * application/octet-stream (a binary media type): passed through untouched, and the
+#   container finds the end of the leading JSON header itself.
+# OIP_V2_REQUEST_TEMPLATE is that rule as the integration's mapping template on AWS;
+# `oip_v2_request` is its twin in Python, for the local gateway.
+
+BINARY_EXTENSION_HEADER = "Inference-Header-Content-Length"
+OIP_V2_JSON = "application/json"
+OIP_V2_UNTYPED_BINARY = f"{OIP_V2_ATTRIBUTES};modelport-binary=untyped"
+OIP_V2_REQUEST_TEMPLATE = (
+    f"#set($binary = $input.params().header.get('{BINARY_EXTENSION_HEADER}'))\n"
+    f"#if(\"$!binary\" != \"\")"
+    f"#set($context.requestOverride.header.X-Amzn-SageMaker-Custom-Attributes = \"{OIP_V2_UNTYPED_BINARY}\")"
+    "#end\n"
+    f"#set($context.requestOverride.header.Content-Type = \"{OIP_V2_JSON}\")\n"
+    "$input.body"
+)
+
+
+def oip_v2_request(content_type: str | None, binary_header: str | None) -> tuple[str, str]:
+    """(ContentType, CustomAttributes) of InvokeEndpoint for an OIP v2 request: what
+    OIP_V2_REQUEST_TEMPLATE makes of it on AWS (the template applies to a request without a
+    Content-Type or with `application/json`; any other type passes through as it is)."""
+    if content_type is None or content_type == OIP_V2_JSON:
+        return OIP_V2_JSON, (OIP_V2_UNTYPED_BINARY if binary_header else OIP_V2_ATTRIBUTES)
+    return content_type, OIP_V2_ATTRIBUTES
+
 #: SageMaker's own errors (not the model's), by status: the platform's error shape with a
 #: fixed message, so nothing of SageMaker's (account id, log group, endpoint ARN) reaches a
 #: caller. Rendered as a static template on AWS and by the local gateway alike.

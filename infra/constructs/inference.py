@@ -15,6 +15,8 @@ from functions.apigw import (
     INFERENCE_HEADERS,
     MODEL_ERROR_STATUS,
     MODEL_ERROR_TEMPLATE,
+    OIP_V2_JSON,
+    OIP_V2_REQUEST_TEMPLATE,
     SAGEMAKER_ERRORS,
     UNMATCHED,
     error_body,
@@ -83,8 +85,12 @@ def inference_integration(stack: Stack, *, role: iam.IRole, oip_v2: bool) -> api
         options=apigw.IntegrationOptions(
             credentials_role=role,
             request_parameters=request_parameters,
-            # bodies go to the model untouched, whatever their content type
-            passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_TEMPLATES,
+            # bodies go to the model untouched, whatever their content type; on /v2 a JSON
+            # body (or one without a Content-Type) goes through the OIP template first
+            # (functions.apigw: it is JSON unless the binary-extension header says otherwise)
+            request_templates={OIP_V2_JSON: OIP_V2_REQUEST_TEMPLATE} if oip_v2 else None,
+            passthrough_behavior=(apigw.PassthroughBehavior.WHEN_NO_MATCH if oip_v2
+                                  else apigw.PassthroughBehavior.WHEN_NO_TEMPLATES),
             integration_responses=responses,
             timeout=None,
         ),

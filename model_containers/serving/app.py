@@ -50,6 +50,10 @@ _MEDIA = {b"application/json": JSON, b"text/csv": CSV, b"application/x-npy": NPY
 _ACCEPT_ANY = (None, b"application/json", b"*/*", b"application/*")
 _CTYPE = {JSON: b"application/json", CSV: b"text/csv", NPY: b"application/x-npy"}
 _OIP_ATTR = b"modelport-protocol=oip-v2"
+#: set by the API's /v2 mapping (functions.apigw.OIP_V2_REQUEST_TEMPLATE): a binary-extension
+#: request arrived without a binary media type, so API Gateway passed it on as UTF-8 text.
+_UNTYPED_BINARY = b"modelport-binary=untyped"
+_OCTET_STREAM = b"application/octet-stream"
 _EMPTY = b""
 
 
@@ -117,6 +121,8 @@ class ServingApp:
             if path == "/invocations":
                 if scope["method"] != "POST":
                     raise MethodNotAllowed("use POST")
+                # an OIP request (by attribute) gets OIP's error shape, as on /v2
+                oip_errors = _OIP_ATTR in (self._headers(scope)[3] or _EMPTY)
                 ticket = self.dp.arrive()
                 status, ctype, body, oip_errors = await self._invocations(scope, receive, ticket)
             elif path == "/ping" or path == "/health":
@@ -193,6 +199,16 @@ class ServingApp:
     async def _invocations(self, scope, receive, ticket):
         ctype, accept, length, attrs, header_len = self._headers(scope)
         wants_oip = attrs is not None and _OIP_ATTR in attrs
+        if wants_oip and _UNTYPED_BINARY in attrs:
+            raise UnsupportedMediaType(
+                "the binary tensor extension (Inference-Header-Content-Length) needs Content-Type: "
+                "application/octet-stream through the API, which passes a body of any other type as UTF-8 text; "
+                "send that header, or JSON tensors (binary_data=False)"
+            )
+        if wants_oip and header_len is None and ctype is not None and ctype.split(b";", 1)[0].strip() == _OCTET_STREAM:
+            # the binary extension through the API: SageMaker passes no Inference-Header-Content-Length
+            body = await self._read_body(receive, length)
+            return 200, b"application/json", await self._oip_infer(body, _json_header_length(body), ticket), True
         media = JSON if (ctype is None or (wants_oip and header_len is not None)) else media_type(ctype)
         if media is None:
             raise UnsupportedMediaType("content type must be application/json, text/csv or application/x-npy")
@@ -275,6 +291,19 @@ class ServingApp:
             body = await self._read_body(receive, length)
             return 200, await self._oip_infer(body, header_len, ticket)
         raise RouteNotFound("no such OIP route")
+
+
+def _json_header_length(body: bytes) -> bytes:
+    """Where the binary extension's leading JSON header ends (the Inference-Header-Content-Length
+    a client sent, which SageMaker does not pass on). Every byte maps to one character in
+    latin-1 and JSON's structure is ASCII, so the decoder's end index is the byte offset."""
+    import json
+
+    try:
+        _, end = json.JSONDecoder().raw_decode(body.decode("latin-1"))
+    except ValueError:
+        raise InvalidInput("an OIP binary request starts with its JSON header") from None
+    return str(end).encode()
 
 
 def create_app(settings: ContainerSettings | None = None) -> ServingApp:

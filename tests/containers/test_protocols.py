@@ -191,6 +191,35 @@ def test_standard_oip_client(server, rows_and_expected, binary):
         client.close()
 
 
+def _binary_oip(X) -> tuple[bytes, int]:
+    """The binary tensor extension as tritonclient builds it: a JSON header, then raw tensors."""
+    header = orjson.dumps({"id": "bin-1", "inputs": [
+        {"name": f, "datatype": "FP64", "shape": [len(X)], "parameters": {"binary_data_size": 8 * len(X)}}
+        for f in FEATURES]})
+    return header + b"".join(np.ascontiguousarray(X[:, i], dtype="<f8").tobytes() for i in range(len(FEATURES))), \
+        len(header)
+
+
+def test_the_binary_extension_as_sagemaker_passes_it_through_the_api(http, rows_and_expected):
+    """Through the API and SageMaker only ContentType and CustomAttributes reach the container
+    (no Inference-Header-Content-Length): an OIP request typed application/octet-stream has its
+    JSON header's end found here; one that arrived untyped (UTF-8 text on AWS) is refused."""
+    X, expected = rows_and_expected
+    body, _ = _binary_oip(X)
+    typed = http.post("/invocations", content=body, headers={
+        "content-type": "application/octet-stream", "x-amzn-sagemaker-custom-attributes": "modelport-protocol=oip-v2"})
+    assert typed.status_code == 200, typed.text
+    assert typed.json()["id"] == "bin-1" and typed.json()["outputs"][0]["data"] == expected.tolist()
+    untyped = http.post("/invocations", content=body, headers={
+        "content-type": "application/json",
+        "x-amzn-sagemaker-custom-attributes": "modelport-protocol=oip-v2;modelport-binary=untyped"})
+    assert untyped.status_code == 415
+    assert "application/octet-stream" in untyped.json()["error"]  # OIP's error shape: a string
+    garbage = http.post("/invocations", content=b"\x00\x01 not json", headers={
+        "content-type": "application/octet-stream", "x-amzn-sagemaker-custom-attributes": "modelport-protocol=oip-v2"})
+    assert garbage.status_code == 400 and "JSON header" in garbage.json()["error"]
+
+
 BAD_REQUESTS = [
     # (name, path, headers, body, status, code)
     ("malformed json", "/invocations", {"content-type": "application/json"}, b'{"instances": [[1,', 400, "invalid_input"),

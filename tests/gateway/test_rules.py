@@ -215,3 +215,27 @@ def test_access_denied_renders_the_authorizer_context_as_valid_json() -> None:
     rendered = render_gateway_response(ACCESS_DENIED_TEMPLATE, {"authorizer.code": "NotDeployed",
                                                                 "authorizer.message": json_escaped(message)})
     assert json.loads(rendered) == {"error": {"code": "NotDeployed", "message": message}}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "binary", "sent"),
+    [
+        # tritonclient sends no Content-Type: JSON (API Gateway picks the application/json template)
+        (None, None, ("application/json", "modelport-protocol=oip-v2")),
+        ("application/json", None, ("application/json", "modelport-protocol=oip-v2")),
+        # the binary extension without a binary media type reaches the model as UTF-8 text on AWS:
+        # marked, so the container refuses it naming the fix
+        (None, "120", ("application/json", "modelport-protocol=oip-v2;modelport-binary=untyped")),
+        # a binary media type passes through untouched; the container finds the JSON header's end
+        ("application/octet-stream", "120", ("application/octet-stream", "modelport-protocol=oip-v2")),
+        ("text/csv", None, ("text/csv", "modelport-protocol=oip-v2")),
+    ],
+)
+def test_oip_v2_bodies_are_json_unless_the_binary_extension_says_otherwise(content_type, binary, sent) -> None:
+    from functions.apigw import OIP_V2_REQUEST_TEMPLATE, oip_v2_request
+
+    assert oip_v2_request(content_type, binary) == sent
+    # the template on AWS does the same: marks the binary header, sets the JSON type, keeps the body
+    assert "Inference-Header-Content-Length" in OIP_V2_REQUEST_TEMPLATE
+    assert "modelport-binary=untyped" in OIP_V2_REQUEST_TEMPLATE
+    assert OIP_V2_REQUEST_TEMPLATE.rstrip().endswith("$input.body")

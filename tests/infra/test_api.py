@@ -183,6 +183,28 @@ def test_inference_responses_map_as_the_local_gateway_does(templates):
     assert "$context.authorizer.code" in ACCESS_DENIED_TEMPLATE and "$context.authorizer.message" in ACCESS_DENIED_TEMPLATE
 
 
+def test_oip_v2_routes_map_a_body_without_content_type_as_json(templates):
+    """A request without Content-Type selects the application/json template
+    (integration-passthrough-behaviors.html); on /v2 that template is the OIP rule
+    (functions.apigw.OIP_V2_REQUEST_TEMPLATE) and every other type passes through
+    (WHEN_NO_MATCH). The other inference routes have no template and pass everything."""
+    from functions.apigw import OIP_V2_REQUEST_TEMPLATE
+
+    methods = _methods(templates)
+    routes = [r for r in ROUTES if r.inference]
+    assert any(r.oip_v2 for r in routes) and any(not r.oip_v2 for r in routes)
+    for route in routes:
+        integration = methods[(route.method, route.path)]["Integration"]
+        if route.oip_v2:
+            assert integration["RequestTemplates"] == {"application/json": OIP_V2_REQUEST_TEMPLATE}
+            assert integration["PassthroughBehavior"] == "WHEN_NO_MATCH"
+            assert integration["RequestParameters"][
+                "integration.request.header.X-Amzn-SageMaker-Custom-Attributes"] == "'modelport-protocol=oip-v2'"
+        else:
+            assert "RequestTemplates" not in integration
+            assert integration["PassthroughBehavior"] == "WHEN_NO_TEMPLATES"
+
+
 def test_this_stage_owns_the_accounts_api_gateway_cloudwatch_role_and_keeps_it(templates):
     """One CloudWatch Logs role per account and region serves every API there
     (AWS::ApiGateway::Account); the owning stage keeps it when it is destroyed, so removing

@@ -22,13 +22,14 @@ import orjson
 
 from functions.apigw import (
     ACCESS_DENIED_TEMPLATE,
+    BINARY_EXTENSION_HEADER,
     INFERENCE_HEADERS,
     MODEL_ERROR_STATUS,
-    OIP_V2_ATTRIBUTES,
     SAGEMAKER_ERRORS,
     UNMATCHED,
     error_body,
     model_error,
+    oip_v2_request,
     render_gateway_response,
 )
 from modelport.local.gateway.authorizer import (
@@ -195,13 +196,15 @@ class GatewayApp:
         if not endpoint or self.invoke_endpoint is None:
             return _error(500, "InternalError", "Internal server error")
         forwarded = {h: incoming.header(h) for h in INFERENCE_HEADERS}
+        content_type, attributes = forwarded["Content-Type"], None
+        if route.oip_v2:  # the /v2 integration's mapping template (functions.apigw)
+            content_type, attributes = oip_v2_request(content_type, incoming.header(BINARY_EXTENSION_HEADER))
         try:
             result = await self._run(
                 self.invoke_endpoint, endpoint, incoming.body,
-                content_type=forwarded["Content-Type"], accept=forwarded["Accept"],
+                content_type=content_type, accept=forwarded["Accept"],
                 target_variant=forwarded["X-Amzn-SageMaker-Target-Variant"],
-                custom_attributes=OIP_V2_ATTRIBUTES if route.oip_v2 else None,
-                inference_id=request_id,
+                custom_attributes=attributes, inference_id=request_id,
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - mapped as the Api stack's integration responses map them
             return _sagemaker_error(exc)
