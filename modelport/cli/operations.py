@@ -118,17 +118,36 @@ def read_data(data: str) -> bytes:
     return data.encode()
 
 
+def with_proba(body: bytes) -> bytes:
+    """A JSON body asking for class probabilities (MLflow's inference params)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise ModelportError("--proba needs a JSON body", code="InvalidInput") from None
+    if isinstance(parsed, list):
+        parsed = {"instances": parsed}
+    if not isinstance(parsed, dict) or "inputs" in parsed and isinstance(parsed["inputs"], list) and \
+            parsed["inputs"] and isinstance(parsed["inputs"][0], dict) and "datatype" in parsed["inputs"][0]:
+        raise ModelportError("--proba is for SageMaker/MLflow JSON bodies; an OIP response carries "
+                             "one proba_<class> output per class already", code="InvalidInput")
+    return json.dumps({**parsed, "params": {"predict_method": "predict_proba"}}).encode()
+
+
 def invoke(
     model: str,
     data: Annotated[str, typer.Option(help="JSON request body, or @file")],
     version: Annotated[str | None, typer.Option(help="a version spec or alias (default: production)")] = None,
     oip: Annotated[bool, typer.Option("--oip", help="use the Open Inference Protocol v2 route")] = False,
     content_type: Annotated[str, typer.Option(help="request content type")] = "application/json",
+    proba: Annotated[bool, typer.Option("--proba", help="class probabilities instead of labels (classifiers)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Call a model over HTTP and print its answer."""
+    body = read_data(data)
+    if proba:
+        body = with_proba(body)
     with client() as api:
-        answer = api.invoke(model, version=version, body=read_data(data), content_type=content_type,
+        answer = api.invoke(model, version=version, body=body, content_type=content_type,
                             protocol="oip-v2" if oip else "sagemaker")
     text = answer.body.decode("utf-8", "replace")
     try:

@@ -190,3 +190,16 @@ def test_admin_bootstrap_creates_the_first_key_once(cli, platform, unique) -> No
     stack(f"used-{unique}", platform.names.table, platform.names.audit_table)
     one_error_line(cli("admin", "bootstrap", "--stack", f"used-{unique}", env=env), "already has API keys")
     one_error_line(cli("admin", "bootstrap", "--stack", f"none-{unique}", env=env), "bootstrap failed")
+
+
+def test_invoke_proba_asks_for_class_probabilities() -> None:
+    from modelport.cli.operations import with_proba
+    from modelport.client import ModelportError
+
+    split = {"dataframe_split": {"columns": ["island", "bill_length_mm"], "data": [["Dream", 46.5]]}}
+    assert json.loads(with_proba(json.dumps(split).encode())) == {
+        **split, "params": {"predict_method": "predict_proba"}}
+    assert json.loads(with_proba(b'[["Dream", 46.5]]')) == {
+        "instances": [["Dream", 46.5]], "params": {"predict_method": "predict_proba"}}
+    with pytest.raises(ModelportError, match="an OIP response carries one proba_<class> output"):
+        with_proba(b'{"inputs": [{"name": "x", "datatype": "BYTES", "shape": [1], "data": ["a"]}]}')
