@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from functions.core.endpoints import endpoint_name
+from tests.workflows.asl_requests import validated_tasks
 from tests.workflows.local.conftest import deploy, invoke
 
 FIRST_DEPLOY_STEPS = ["queued", "validate", "create_model", "prepare_rollout", "create_endpoint",
@@ -75,6 +76,14 @@ def test_first_deploy_then_canary_update(platform, api, publish, events, flushes
         ("1.1.0", second["id"], endpoint), ("1.0.0", first["id"], endpoint)]
     assert periods[1]["end"] == periods[0]["start"] and periods[0]["end"] is None
     assert {p["moved_by"] for p in periods} == {"system:deploy"}
+
+    # every SageMaker request the ASL's native Tasks sent, as resolved from these runs' state
+    # inputs, is valid for botocore's service model (tests/workflows/asl_requests.py)
+    sfn = platform.client("stepfunctions")
+    machine = platform.names.state_machine_arn(platform.settings, platform.names.deploy_state_machine)
+    checked = set().union(*(validated_tasks(sfn, f"{machine.replace(':stateMachine:', ':execution:')}:{run['id']}")
+                            for run in (first, second)))
+    assert checked == {"CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint"}
 
 
 def test_a_failing_new_variant_rolls_back_and_production_keeps_serving(platform, api, publish, events, flushes,

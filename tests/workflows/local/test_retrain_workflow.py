@@ -27,6 +27,7 @@ from functions.core.semver import VersionSpec
 from functions.workflows import trigger
 from modelport.local.event_source import SqsEventSource
 from modelport.local.testing import wait_for
+from tests.workflows.asl_requests import validated_tasks
 from tests.workflows.local.conftest import APPROVER, invoke, settled
 
 EVENTS = Path(__file__).parents[2] / "events"
@@ -144,6 +145,9 @@ def test_a_better_model_is_registered_with_lineage_and_deployed_to_staging(
     kinds = [(e["detail-type"], e["detail"].get("version")) for e in events() if e["detail"].get("model") == model]
     assert ("Version Registered", "1.0.1") in kinds
     assert ("Retrain Finished", "1.0.1") in kinds and ("Deployment Succeeded", "1.0.1") in kinds
+    # the CreateTrainingJob request, resolved from the run's state input, is valid for botocore's model
+    [execution] = executions(platform, retrain["id"])
+    assert "CreateTrainingJob" in validated_tasks(platform.client("stepfunctions"), execution["executionArn"])
 
 
 def test_a_model_that_is_not_better_is_rejected_and_a_redelivered_event_starts_nothing(

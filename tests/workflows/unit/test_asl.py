@@ -165,3 +165,40 @@ def test_an_update_keeps_the_endpoints_current_capacity():
     parameters = definition("deploy")["States"]["UpdateEndpoint"]["Parameters"]
     assert parameters["RetainAllVariantProperties"] is True
     assert parameters["ExcludeRetainedVariantProperties"] == [{"VariantPropertyType": "DataCaptureConfig"}]
+
+
+def test_every_native_task_request_is_checked_against_botocores_model_by_a_run():
+    """tests/workflows/asl_requests.py validates each native Task's resolved Parameters in a
+    local run; a native Task added to either ASL must get such a check."""
+    from tests.workflows.asl_requests import CHECKED_BY
+
+    native = {f"{name}:{state_name}" for name in ("deploy", "retrain")
+              for state_name, state in definition(name)["States"].items()
+              if state["Type"] == "Task" and state["Resource"].startswith("arn:aws:states:::")}
+    assert native == set(CHECKED_BY)
+    for check in CHECKED_BY.values():
+        path, test = check.split("::")
+        assert f"def {test}(" in (ASL.parents[1] / path).read_text(), check
+
+
+def test_a_misspelt_or_mis_shaped_parameter_fails_the_check():
+    """What the runs' check does with a request botocore's model refuses (the optimized
+    integrations take the API's own PascalCase names)."""
+    from tests.workflows.asl_requests import check, operation, resolve
+
+    update = definition("deploy")["States"]["UpdateEndpoint"]
+    state_input = {"plan": {"endpoint": "mp-dev-churn-production-0123456789abcdef",
+                            "config_name": "mp-dev-churn-production-0123456789abcdef-d1"},
+                   "rollout": {"deployment_config": {"BlueGreenUpdatePolicy": {
+                       "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}}}}}
+    service, op = operation(update["Resource"])
+    assert (service, op) == ("sagemaker", "UpdateEndpoint")
+    check("UpdateEndpoint", service, op, resolve(update["Parameters"], state_input))
+    camel = {("endpointName.$" if k == "EndpointName.$" else k): v for k, v in update["Parameters"].items()}
+    with pytest.raises(AssertionError, match="Unknown parameter in input: \"endpointName\""):
+        check("UpdateEndpoint", service, op, resolve(camel, state_input))
+    shaped = {**update["Parameters"], "RetainAllVariantProperties": "true"}
+    with pytest.raises(AssertionError, match="RetainAllVariantProperties"):
+        check("UpdateEndpoint", service, op, resolve(shaped, state_input))
+    with pytest.raises(KeyError):  # a JSONPath the state input does not have
+        resolve({"EndpointName.$": "$.plan.endpoint_name"}, state_input)
