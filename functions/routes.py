@@ -80,6 +80,7 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/v1/keys", "keys"),
     _r("GET", "/v1/keys", "keys"),
     _r("DELETE", "/v1/keys/{key_id}", "keys"),
+    _r("POST", "/v1/keys/{key_id}/rotate", "keys"),
     _r("GET", "/v1/whoami", "keys"),
     _r("GET", "/v1/audit", "audit"),
     _r("GET", "/v1/audit/verify", "audit"),

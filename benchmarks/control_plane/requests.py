@@ -145,4 +145,22 @@ def run(endpoint: str, table: str, audit: str, bucket: str) -> list[tuple[str, o
             for operation, n in sorted(calls.items()):
                 lines.append((f"ddb.{label}.versions_{count}.{operation}", n))
             lines.append((f"ddb.{label}.versions_{count}.total", sum(calls.values())))
+    lines += _authentication(deps, counter, ctx)
+    return lines
+
+
+def _authentication(deps: Deps, counter: RequestCounter, ctx: Context) -> list[tuple[str, object]]:
+    """Requests of one authentication: the key's GetItem, plus the sampled `last_used_at`
+    write (one conditional UpdateItem) only when the last sample is an hour old."""
+    from functions.core import apikeys
+    from functions.core.models import NewKey
+
+    created = apikeys.create_key(deps, ctx, NewKey(owner="bench-auth", roles=["consumer"]))
+    header = f"Bearer {created.token}"
+    lines: list[tuple[str, object]] = []
+    for label in ("authenticate_first_use", "authenticate_again"):
+        calls = counter.measure(lambda: apikeys.authenticate(deps, header))
+        for operation, n in sorted(calls.items()):
+            lines.append((f"ddb.{label}.{operation}", n))
+        lines.append((f"ddb.{label}.total", sum(calls.values())))
     return lines

@@ -11,6 +11,7 @@ import base64
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -20,6 +21,7 @@ from functions.adapters.schema import LIST_INDEX, PK, SK
 from functions.core.audit import GENESIS, AuditEvent, ChainHead
 from functions.core.errors import ConcurrentModification, DomainError, InvalidInput
 from functions.core.mutations import Delete, UnitOfWork
+from functions.core.periods import time_key
 from functions.core.records import ItemKey, Page, Record
 
 R = TypeVar("R", bound=Record)
@@ -108,7 +110,9 @@ class DynamoStore:
         items = self._db.query(**kwargs)["Items"]
         return _page(items, cls, limit, (PK, SK))
 
-    def list_index(self, index_pk: str, cls: type[R], *, limit: int = 50, cursor: str | None = None) -> Page[R]:
+    def list_index(
+        self, index_pk: str, cls: type[R], *, limit: int = 50, cursor: str | None = None, prefix: str = ""
+    ) -> Page[R]:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": LIST_INDEX.name,
@@ -117,10 +121,32 @@ class DynamoStore:
             "ExpressionAttributeValues": {":pk": _s(index_pk)},
             "Limit": limit + 1,
         }
+        if prefix:
+            kwargs["KeyConditionExpression"] += " AND begins_with(#sk, :prefix)"
+            kwargs["ExpressionAttributeNames"]["#sk"] = GSI_SK
+            kwargs["ExpressionAttributeValues"][":prefix"] = _s(prefix)
         if cursor is not None:
-            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, {GSI_PK: index_pk}, (GSI_SK, PK, SK), "")
+            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, {GSI_PK: index_pk}, (GSI_SK, PK, SK), prefix,
+                                                         prefixed=GSI_SK)
         items = self._db.query(**kwargs)["Items"]
         return _page(items, cls, limit, (GSI_PK, GSI_SK, PK, SK))
+
+    def touch(self, key: ItemKey, field: str, value: datetime, *, unless_after: datetime) -> bool:
+        """One conditional UpdateItem: set the sampled attribute `field` to `value` unless the
+        item is gone or its sample is newer than `unless_after`; False when it did not write."""
+        try:
+            self._db.update_item(
+                TableName=self._table, Key=_key(key),
+                UpdateExpression="SET #f = :v",
+                ConditionExpression="attribute_exists(#pk) AND (attribute_not_exists(#f) OR #f <= :cutoff)",
+                ExpressionAttributeNames={"#f": field, "#pk": PK},
+                ExpressionAttributeValues={":v": _s(time_key(value)), ":cutoff": _s(time_key(unless_after))},
+            )  # fmt: skip
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     # --- the transaction ------------------------------------------------------------------
 
@@ -246,6 +272,10 @@ class DynamoStore:
 def _item(record: Record) -> dict[str, Any]:
     key = record.key
     item = {PK: _s(key.pk), SK: _s(key.sk), "kind": _s(record.KIND), "data": _s(record.model_dump_json())}
+    for name in getattr(record, "SAMPLED", ()):  # a Put keeps a sampled attribute (see `touch`)
+        value = getattr(record, name)
+        if value is not None:
+            item[name] = _s(time_key(value))
     index = record.index_keys()
     if index is not None:
         item[GSI_PK], item[GSI_SK] = _s(index.pk), _s(index.sk)
@@ -253,7 +283,12 @@ def _item(record: Record) -> dict[str, Any]:
 
 
 def _record(item: dict[str, Any], cls: type[R]) -> R:
-    return cls.model_validate_json(item["data"]["S"])
+    sampled = [name for name in getattr(cls, "SAMPLED", ()) if name in item]
+    if not sampled:
+        return cls.model_validate_json(item["data"]["S"])
+    data = json.loads(item["data"]["S"])
+    data.update({name: item[name]["S"] for name in sampled})  # the attribute is the newer sample
+    return cls.model_validate(data)
 
 
 def _event_item(event: AuditEvent) -> dict[str, Any]:
@@ -290,7 +325,9 @@ def _encode_cursor(item: dict[str, Any], key_names: tuple[str, ...]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, fixed: dict[str, str], free: tuple[str, ...], prefix: str) -> dict[str, Any]:
+def _decode_cursor(
+    cursor: str, fixed: dict[str, str], free: tuple[str, ...], prefix: str, *, prefixed: str = SK
+) -> dict[str, Any]:
     """The ExclusiveStartKey in `cursor`, which must stay within the partition being listed."""
     bad = InvalidInput("the cursor is not valid for this listing", [{"path": "cursor", "message": "invalid cursor"}])
     try:
@@ -305,6 +342,6 @@ def _decode_cursor(cursor: str, fixed: dict[str, str], free: tuple[str, ...], pr
         raise bad
     if any(decoded[name] != value for name, value in fixed.items()):
         raise bad
-    if prefix and not decoded[SK].startswith(prefix):
+    if prefix and not decoded[prefixed].startswith(prefix):
         raise bad
     return {name: _s(value) for name, value in decoded.items()}

@@ -31,6 +31,7 @@ from functions.core.errors import (
 from functions.core.models import ApiKey, ApiKeyInfo, NewKey, Principal, Role, system_actor
 from functions.core.mutations import Put, change, commit
 from functions.core.ports import Context, Deps
+from functions.core.principals import owner_prefix
 from functions.core.records import (
     KEYS_INDEX_PK,
     PLATFORM_CHAIN,
@@ -188,9 +189,14 @@ def _require_locked_out(deps: Deps) -> None:
                 )
 
 
-def list_keys(deps: Deps, ctx: Context, *, limit: int = 50, cursor: str | None = None) -> Page[ApiKeyInfo]:
+def list_keys(
+    deps: Deps, ctx: Context, *, limit: int = 50, cursor: str | None = None, owner: str | None = None
+) -> Page[ApiKeyInfo]:
+    """Keys by owner, then id (one index Query per page); `owner` lists one owner's keys
+    (compared trimmed and case-folded)."""
     access.require(ctx.actor, access.MANAGE_KEYS, doing="listing keys")
-    return deps.store.list_index(KEYS_INDEX_PK, ApiKeyInfo, limit=limit, cursor=cursor)
+    prefix = owner_prefix(owner) if owner is not None else ""
+    return deps.store.list_index(KEYS_INDEX_PK, ApiKeyInfo, limit=limit, cursor=cursor, prefix=prefix)
 
 
 def revoke_key(deps: Deps, ctx: Context, key_id: str) -> ApiKeyInfo:
@@ -310,7 +316,25 @@ def authenticate(deps: Deps, authorization: str | None) -> Principal:
     expected = key.secret_hash if key else hash_secret("0" * 16, "")
     if not hmac.compare_digest(expected, hash_secret(key_id, secret)) or key is None:
         raise Unauthenticated("invalid API key")
-    state = key.state(deps.clock())
+    now = deps.clock()
+    state = key.state(now)
     if state != "active":
         raise Unauthenticated(f"API key {key_id} is {state}")
+    note_use(deps, key, now)
     return Principal(id=key_id, owner=key.owner, roles=frozenset(key.roles), patterns=tuple(key.patterns))
+
+
+#: `last_used_at` is sampled: at most one write per key per this long.
+USAGE_SAMPLE = timedelta(hours=1)
+
+
+def note_use(deps: Deps, key: ApiKeyInfo, now: datetime) -> None:
+    """Record that `key` authenticated, unless it was recorded within the last `USAGE_SAMPLE`
+    (the GetItem that authenticated tells; the write is conditional, so Lambdas racing write
+    once). Telemetry, not a governance change: not audited, and never a reason to refuse."""
+    if key.last_used_at is not None and now - key.last_used_at < USAGE_SAMPLE:
+        return
+    try:
+        deps.store.touch(ApiKey.key_for(key.key_id), "last_used_at", now, unless_after=now - USAGE_SAMPLE)
+    except Exception:  # noqa: BLE001 - a throttled sample must not turn into a refused request
+        return

@@ -50,8 +50,16 @@ class MetadataStore(Protocol):
         """One Query of partition `pk` for sort keys starting with `prefix` (and, with
         `at_most`, not above it: `BETWEEN prefix AND at_most`)."""
 
-    def list_index(self, index_pk: str, cls: type[R], *, limit: int = 50, cursor: str | None = None) -> Page[R]:
-        """One Query of the sparse listing index (models, keys), in sort-key order."""
+    def list_index(
+        self, index_pk: str, cls: type[R], *, limit: int = 50, cursor: str | None = None, prefix: str = ""
+    ) -> Page[R]:
+        """One Query of the sparse listing index (models, keys), in sort-key order (those
+        whose index sort key starts with `prefix`)."""
+
+    def touch(self, key: ItemKey, field: str, value: datetime, *, unless_after: datetime) -> bool:
+        """One conditional write of a sampled field (`Record.SAMPLED`, e.g. a key's
+        `last_used_at`), outside any chain: set unless the item is gone or its sample is
+        newer than `unless_after`. False when nothing was written."""
 
     def commit(self, uow: UnitOfWork) -> None:
         """One TransactWriteItems: the writes, the audit event, and the head advance.

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import ClassVar, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -18,6 +19,12 @@ from functions.core.records import KEYS_INDEX_PK, META, IndexKey, ItemKey, Recor
 
 #: model patterns on keys: model-name characters plus `*` wildcards.
 PATTERN_RE = r"^[a-z0-9*-]{1,48}$"
+
+
+def owner_prefix(owner: str) -> str:
+    """The listing-index sort-key prefix of one owner's keys: the owner, trimmed, case-folded
+    and percent-encoded (so no owner's prefix is another's), then `#`."""
+    return quote(owner.strip().casefold(), safe="") + "#"
 
 
 class Role(StrEnum):
@@ -65,6 +72,14 @@ class ApiKeyInfo(Record):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    #: rotation: the key this one replaced, and the one that replaces it (`rotation`).
+    rotated_from: str | None = None
+    rotated_to: str | None = None
+    #: when the key last authenticated, sampled (at most one write per key per hour).
+    last_used_at: datetime | None = None
+
+    #: fields the store keeps as attributes of their own, written outside the chain (`touch`).
+    SAMPLED: ClassVar[tuple[str, ...]] = ("last_used_at",)
 
     @property
     def key(self) -> ItemKey:
@@ -75,7 +90,8 @@ class ApiKeyInfo(Record):
         return ItemKey(key_pk(key_id), META)
 
     def index_keys(self) -> IndexKey:
-        return IndexKey(KEYS_INDEX_PK, self.key_id)
+        # by owner, then id: listing one owner's keys is one Query (`owner_prefix`)
+        return IndexKey(KEYS_INDEX_PK, f"{owner_prefix(self.owner)}{self.key_id}")
 
     def state(self, now: datetime) -> Literal["active", "expired", "revoked"]:
         if self.revoked_at is not None:

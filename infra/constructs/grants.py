@@ -41,6 +41,21 @@ def grant_table(
     grant_key(principal, key, write=any(a not in TABLE_READ for a in actions))
 
 
+def grant_item_update(
+    principal: iam.IGrantable, table: dynamodb.ITable, key: kms.IKey, *, partition_prefix: str
+) -> None:
+    """`UpdateItem` only of items whose partition key starts with `partition_prefix`
+    (`dynamodb:LeadingKeys`): the authorizer's sampled `last_used_at` of `KEY#` items."""
+    principal.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["dynamodb:UpdateItem"],
+            resources=[table.table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{partition_prefix}*"]}},
+        )
+    )
+    grant_key(principal, key, write=True)
+
+
 def grant_objects(principal: iam.IGrantable, bucket: s3.IBucket, pattern: str, *actions: str) -> None:
     """Object rights (`s3:GetObject`, `s3:PutObject`, ...) under one key pattern of a bucket."""
     principal.grant_principal.add_to_principal_policy(

@@ -17,6 +17,7 @@ from infra.constructs.grants import (
     TABLE_READ,
     TABLE_WRITE,
     grant_authorizer_cache_flush,
+    grant_item_update,
     grant_objects,
     grant_table,
 )
@@ -124,8 +125,10 @@ class ApiStack(Stack):
         stack_code = code()
         self.authorizer_function = self._function("Authorizer", "auth", "REQUEST authorizer", stack_code, env)
         self.indexes = tuple(index.name for index in data.schema.indexes)
-        # authenticate (one GetItem) and resolve the inference target: reads only
+        # authenticate (one GetItem) and resolve the inference target: reads, and the key's
+        # sampled last_used_at (one conditional UpdateItem of a KEY# item, at most hourly)
         grant_table(self.authorizer_function.role, data.table, data.key, *TABLE_READ)
+        grant_item_update(self.authorizer_function.role, data.table, data.key, partition_prefix="KEY#")
         self.functions = {
             name: self._function(name.capitalize(), name, what, stack_code, env)
             for name, what in CONTROL_PLANE.items()

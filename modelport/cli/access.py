@@ -88,15 +88,37 @@ def create_key(
 
 
 @command(keys, "list")
-def list_keys(as_json: JsonOpt = False) -> None:
-    """List API keys (never their secrets)."""
+def list_keys(
+    owner: Annotated[str | None, typer.Option(help="only this owner's keys")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List API keys (never their secrets), by owner; last use is sampled hourly."""
     with client() as api:
-        found = list(api.keys.list())
+        found = list(api.keys.list(owner=owner))
     if as_json:
         return print_json(found)
-    table("keys", ["key id", "owner", "roles", "patterns", "created", "expires", "revoked"],
+    table("keys", ["key id", "owner", "roles", "patterns", "created", "expires", "revoked", "last used", "rotated to"],
           [[k.key_id, k.owner, ",".join(k.roles), ",".join(k.patterns), when(k.created_at),
-            when(k.expires_at), when(k.revoked_at)] for k in found])
+            when(k.expires_at), when(k.revoked_at), when(k.last_used_at), k.rotated_to] for k in found])
+
+
+@command(keys, "rotate")
+def rotate_key(
+    key_id: str,
+    grace_hours: Annotated[int, typer.Option("--grace-hours", help="how long the old key keeps working (0 to 720)")],
+    description: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rotate a key: a successor with the same roles and patterns; the old one expires after the grace period."""
+    with client() as api:
+        rotated = api.keys.rotate(key_id, grace_period_hours=grace_hours, description=description)
+    if as_json:
+        return print_json({"key": rotated.key, "token": rotated.token, "previous": rotated.previous})
+    console.print(f"[green]rotated[/green] key [bold]{key_id}[/bold] → [bold]{rotated.key.key_id}[/bold] "
+                  f"({rotated.key.owner}); {key_id} expires {when(rotated.previous.expires_at)}")
+    if rotated.token:
+        console.print("token (shown once, store it now):")
+        console.print(rotated.token, soft_wrap=True)
 
 
 @command(keys, "revoke")

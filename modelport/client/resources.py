@@ -34,6 +34,7 @@ from modelport.client.shapes import (
     NewVersion,
     Page,
     PublishedVersion,
+    RotatedKey,
 )
 from modelport.client.transport import Transport, new_idempotency_key
 
@@ -230,11 +231,24 @@ class Keys(_Resource):
         data = self._t.json("POST", "/v1/keys", body=body, idempotency_key=idempotency_key or new_idempotency_key())
         return CreatedKey.model_validate(data)
 
-    def page(self, *, limit: int = 50, cursor: str | None = None) -> Page[ApiKeyInfo]:
-        return Page[ApiKeyInfo].model_validate(self._t.json("GET", "/v1/keys", params={"limit": limit, "cursor": cursor}))
+    def page(self, *, limit: int = 50, cursor: str | None = None, owner: str | None = None) -> Page[ApiKeyInfo]:
+        params = {"limit": limit, "cursor": cursor, "owner": owner}
+        return Page[ApiKeyInfo].model_validate(self._t.json("GET", "/v1/keys", params=params))
 
-    def list(self, *, page_size: int = 50) -> Iterator[ApiKeyInfo]:
-        return iterate(lambda cursor: self.page(limit=page_size, cursor=cursor))
+    def list(self, *, page_size: int = 50, owner: str | None = None) -> Iterator[ApiKeyInfo]:
+        """Keys by owner, then id; `owner` lists one owner's keys. `last_used_at` is sampled hourly."""
+        return iterate(lambda cursor: self.page(limit=page_size, cursor=cursor, owner=owner))
+
+    def rotate(
+        self, key_id: str, *, grace_period_hours: int, description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> RotatedKey:
+        """A successor with the same owner, roles and patterns (its token is in the answer, once);
+        the old key keeps working for `grace_period_hours`, then expires."""
+        body = {"grace_period_hours": grace_period_hours, **({"description": description} if description else {})}
+        data = self._t.json("POST", f"/v1/keys/{seg(key_id)}/rotate", body=body,
+                            idempotency_key=idempotency_key or new_idempotency_key())
+        return RotatedKey.model_validate(data)
 
     def revoke(self, key_id: str) -> ApiKeyInfo:
         return ApiKeyInfo.model_validate(self._t.json("DELETE", f"/v1/keys/{seg(key_id)}"))

@@ -90,6 +90,14 @@ class CreatedKey(_Envelope):
     token: str | None = Field(default=None, repr=False)
 
 
+class RotatedKey(_Envelope):
+    key: ApiKeyInfo
+    #: the successor's bearer token, shown once (None when an Idempotency-Key replayed it).
+    token: str | None = Field(default=None, repr=False)
+    #: the old key, expiring at the end of the grace period.
+    previous: ApiKeyInfo
+
+
 class AuditReport(_Envelope):
     ok: bool
     chains: list[VerifyResult]

@@ -122,3 +122,27 @@ def test_evidence_export_and_offline_verify(cli, token, tmp_path, unique) -> Non
     assert {m["section"] for m in report["mismatches"]} == {"SHA256SUMS", "evidence.html"}
     (tmp_path / "junk.zip").write_text("not a zip")
     one_error_line(cli("evidence", "verify", str(tmp_path / "junk.zip")), "does not verify")
+
+
+def test_keys_rotate_list_by_owner_and_last_use(cli, platform, unique) -> None:
+    owner = f"svc-{unique}"
+    created = json.loads(ok(cli("keys", "create", "--owner", owner, "--role", "consumer", "--pattern", "churn*",
+                                "--json")))
+    old_id, old_token = created["key"]["key_id"], created["token"]
+    ok(cli("models", "list", key=old_token))  # a use: sampled into last_used_at
+    [listed] = json.loads(ok(cli("keys", "list", "--owner", owner, "--json")))
+    assert listed["key_id"] == old_id and listed["last_used_at"] is not None
+    rotated = json.loads(ok(cli("keys", "rotate", old_id, "--grace-hours", "1", "--json")))
+    new_id, new_token = rotated["key"]["key_id"], rotated["token"]
+    assert rotated["key"]["patterns"] == ["churn*"] and rotated["previous"]["rotated_to"] == new_id
+    ok(cli("models", "list", key=old_token))  # the grace period
+    ok(cli("models", "list", key=new_token))
+    mine = json.loads(ok(cli("keys", "list", "--owner", owner.upper(), "--json")))
+    assert sorted(k["key_id"] for k in mine) == sorted([old_id, new_id])
+    human = ok(cli("keys", "list", "--owner", owner))
+    assert new_id in human and new_token.split("_", 2)[2] not in human
+    one_error_line(cli("keys", "rotate", old_id, "--grace-hours", "1"), "rotated already", "HTTP 409")
+    one_error_line(cli("keys", "rotate", new_id, "--grace-hours", "9999"), "grace_period_hours", "HTTP 400")
+    now = ok(cli("keys", "rotate", new_id, "--grace-hours", "0"))
+    assert "token (shown once" in now
+    one_error_line(cli("models", "list", key=new_token), "Unauthenticated")  # no grace: at once

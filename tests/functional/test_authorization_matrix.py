@@ -34,6 +34,7 @@ EXPECTED = {
     ("POST", "/v1/keys"): ({"admin"}, False),
     ("GET", "/v1/keys"): ({"admin"}, False),
     ("DELETE", "/v1/keys/{key_id}"): ({"admin"}, False),
+    ("POST", "/v1/keys/{key_id}/rotate"): ({"admin"}, False),
     ("GET", "/v1/whoami"): (ALL, False),
     ("GET", "/v1/audit"): ({"admin", "approver"}, True),
     ("GET", "/v1/audit/verify"): ({"admin", "approver"}, True),
@@ -51,6 +52,7 @@ BODIES = {
     ("PUT", "/v1/models/{name}/aliases/{alias}"): {"version": "1.0.0"},
     ("POST", "/v1/keys"): {"owner": "x", "roles": ["consumer"]},
     ("PATCH", "/v1/models/{name}"): {"description": "changed"},
+    ("POST", "/v1/keys/{key_id}/rotate"): {"grace_period_hours": 1},
 }
 HEADERS = {("PATCH", "/v1/models/{name}"): {"If-Match": "*"}}
 QUERIES = {("GET", "/v1/audit"): {"chain": "churn"}, ("GET", "/v1/audit/verify"): {"chain": "churn"}}

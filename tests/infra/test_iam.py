@@ -149,10 +149,17 @@ def test_the_grants_the_workflows_need_are_found_in_their_code():
     assert "s3:GetObject" in required_actions("functions.versioning.handler.lambda_handler")
 
 
-def test_the_authorizer_only_reads(roles):
+def test_the_authorizer_reads_and_only_samples_key_usage(roles, templates):
+    """It reads, and writes only a key's sampled `last_used_at`: UpdateItem of KEY# items."""
     handler = "functions.auth.handler.lambda_handler"
-    assert set(required_actions(handler)) == {"dynamodb:GetItem", "dynamodb:Query", "kms:Decrypt"}
-    assert roles[handler]["granted"] - roles[handler]["runtime"] == {"dynamodb:GetItem", "dynamodb:Query", "kms:Decrypt"}
+    wanted = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "kms:Decrypt", "kms:Encrypt",
+              "kms:GenerateDataKey"}
+    assert set(required_actions(handler)) == wanted
+    assert roles[handler]["granted"] - roles[handler]["runtime"] == wanted
+    updates = [st for _, _, st in policy_statements(templates) if "dynamodb:UpdateItem" in _actions(st)
+               and "Condition" in st]
+    assert [st["Condition"] for st in updates] == [
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["KEY#*"]}}]
 
 
 # --- resources: each object grant on the one prefix its code uses --------------------------

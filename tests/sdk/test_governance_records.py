@@ -100,3 +100,21 @@ def test_evidence_through_the_sdk(admin: Client, key_for, tmp_path, unique: str)
     assert report.ok, report.mismatches
     with pytest.raises(NotFoundError):
         approver.evidence.get(name, "2.0.0")
+
+
+def test_key_rotation_through_the_sdk(admin: Client, key_for, unique: str) -> None:
+    from modelport.client import AuthenticationError, PermissionDeniedError
+
+    owner = f"app-{unique}"
+    holder = key_for(["consumer"], patterns=["churn*"], owner=owner)
+    list(holder.models.list())
+    rotated = admin.keys.rotate(holder.key_id, grace_period_hours=0, description="rotated by the SDK test")
+    assert (rotated.key.owner, rotated.key.description, rotated.previous.rotated_to) == (
+        owner, "rotated by the SDK test", rotated.key.key_id)
+    with pytest.raises(AuthenticationError):
+        list(holder.models.list())
+    with Client(admin.url, rotated.token) as successor:
+        assert isinstance(list(successor.models.list()), list)
+        with pytest.raises(PermissionDeniedError):
+            successor.keys.rotate(rotated.key.key_id, grace_period_hours=1)
+    assert {k.key_id for k in admin.keys.list(owner=owner)} == {holder.key_id, rotated.key.key_id}

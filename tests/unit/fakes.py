@@ -30,7 +30,13 @@ class MemoryStore:
     def get(self, key, cls, *, consistent=False):
         self.requests.append("get")
         item = self.items.get(key)
-        return cls.model_validate(item["data"]) if item else None
+        return self._record(item, cls) if item else None
+
+    @staticmethod
+    def _record(item, cls):
+        data = dict(item["data"])
+        data.update({k: v for k, v in item.get("sampled", {}).items() if k in getattr(cls, "SAMPLED", ())})
+        return cls.model_validate(data)
 
     def read_head(self, chain, key, cls):
         self.requests.append("get")
@@ -49,13 +55,26 @@ class MemoryStore:
         )
         return self._page([(k.sk, self.items[k]) for k in keys], cls, limit, cursor)
 
-    def list_index(self, index_pk, cls, *, limit=50, cursor=None):
+    def list_index(self, index_pk, cls, *, limit=50, cursor=None, prefix=""):
         self.requests.append("query")
         rows = sorted(
-            ((it["index"].sk, it) for it in self.items.values() if it["index"] and it["index"].pk == index_pk),
+            ((it["index"].sk, it) for it in self.items.values()
+             if it["index"] and it["index"].pk == index_pk and it["index"].sk.startswith(prefix)),
             key=lambda row: row[0],
         )
         return self._page(rows, cls, limit, cursor)
+
+    def touch(self, key, field, value, *, unless_after):
+        self.requests.append("update")
+        with self.lock:
+            item = self.items.get(key)
+            if item is None:
+                return False
+            current = item.get("sampled", {}).get(field)
+            if current is not None and current > unless_after:
+                return False
+            item.setdefault("sampled", {})[field] = value
+            return True
 
     @staticmethod
     def _page(rows, cls, limit, cursor):
@@ -67,7 +86,7 @@ class MemoryStore:
             start = positions[0] + 1
         chunk = rows[start : start + limit]
         more = start + limit < len(rows)
-        return Page([cls.model_validate(it["data"]) for _, it in chunk], chunk[-1][0] if more else None)
+        return Page([MemoryStore._record(it, cls) for _, it in chunk], chunk[-1][0] if more else None)
 
     def commit(self, uow: UnitOfWork) -> None:
         self.requests.append("transact")
