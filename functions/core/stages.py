@@ -39,7 +39,8 @@ class ImageRef(BaseModel):
     uri: str | None = Field(default=None, max_length=512, pattern=IMAGE_URI_RE,
                             description="any image fulfilling SageMaker's serving contract")
     framework: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
-                                  description="AWS framework image, e.g. sklearn, xgboost, pytorch")
+                                  description="an AWS framework image (e.g. sklearn): refused with 400 "
+                                              "ImageNotAvailable, their containers expect an inference script")
     version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$",
                                 description="framework version, e.g. 1.2-1")
 
