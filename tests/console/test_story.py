@@ -68,6 +68,7 @@ def test_the_governance_story(tab, team, shots, tmp_path, platform):
     mark('# the publisher signs in;')
     # the publisher signs in; the key stays in this tab's sessionStorage only
     a = tab()
+    shots(a.open(), "signin")
     page = a.sign_in(team["alice"])
     page.get_by_role("link", name=MODEL, exact=True).wait_for()
     assert page.evaluate("sessionStorage.getItem('modelport.apiKey')") == team["alice"]
@@ -103,6 +104,7 @@ def test_the_governance_story(tab, team, shots, tmp_path, platform):
     page.get_by_label(re.compile("^Comment")).fill("holdout metrics reviewed")
     page.get_by_role("button", name="Approve").click()
     page.get_by_text("churn 1.0.0 is now approved.").wait_for()
+    shots(page, "approvals-approved")
     assert bob.versions.get(MODEL, "1.0.0").history[-1].comment == "holdout metrics reviewed"
 
     mark('first = alice.deployments')
@@ -137,6 +139,7 @@ def test_the_governance_story(tab, team, shots, tmp_path, platform):
     page.get_by_role("radio", name="Canary").check()
     page.get_by_label("Canary share (%)").fill("20")
     page.get_by_label("Bake (seconds)").fill("4")
+    shots(page, "deployment-start")
     page.get_by_role("button", name="Deploy").click()
     page.get_by_role("heading", name=re.compile("^Deployment ")).wait_for()
     share = page.locator("#traffic-share")
@@ -148,6 +151,10 @@ def test_the_governance_story(tab, team, shots, tmp_path, platform):
     steps = page.locator("ol.steps").inner_text()
     assert all(step in steps for step in ("update endpoint", "wait endpoint", "move alias", "done"))
     shots(page, "deployment-done")
+    a.open("#/deployments?model=churn")
+    page.locator("table tbody tr").nth(1).wait_for()
+    assert page.locator("table tbody tr").nth(0).get_by_text("succeeded").is_visible()
+    shots(page, "deployments")
 
     mark('# the model page')
     # the model page: versions, card, metrics across versions, lineage as a graph
