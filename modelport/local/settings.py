@@ -43,6 +43,8 @@ class LocalSettings(BaseSettings):
     serving_module: str = "model_containers.serving"
     #: module run as `python -m <module>` for training jobs (the training container).
     training_module: str = "model_containers.training"
+    #: module run as `python -m <module>` for processing jobs (the drift job).
+    processing_module: str = "model_containers.monitoring"
     #: images whose repository name contains this run the modules above; others fail.
     image_marker: str = "modelport"
     #: how long a new instance may take to answer `GET /ping` with 200.

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from modelport.local.sagemaker.endpoints import Endpoints
+from modelport.local.sagemaker.processing import KIND as PROCESSING, Processing, local_path
 from modelport.local.sagemaker.shapes import SageMakerError, not_found, validation
 from modelport.local.sagemaker.store import Store
 from modelport.local.sagemaker.training import Training
@@ -17,11 +18,12 @@ class Control:
 
     def __init__(
         self, store: Store, endpoints: Endpoints, training: Training, region: str, account: str,
-        now: Callable[[], float],
+        now: Callable[[], float], *, processing: Processing | None = None,
     ) -> None:
         self._store = store
         self._endpoints = endpoints
         self._training = training
+        self._processing = processing
         self._region = region
         self._account = account
         self._now = now
@@ -45,6 +47,9 @@ class Control:
             "CreateTrainingJob": self.create_training_job,
             "DescribeTrainingJob": self.describe_training_job,
             "StopTrainingJob": self.stop_training_job,
+            **({"CreateProcessingJob": self.create_processing_job,
+                "DescribeProcessingJob": self.describe_processing_job,
+                "StopProcessingJob": self.stop_processing_job} if self._processing is not None else {}),
         }
 
     # -- models ---------------------------------------------------------------------------
@@ -210,6 +215,46 @@ class Control:
                 f"{record['TrainingJobStatus']}."
             )
         self._training.stop(p["TrainingJobName"])
+        return {}
+
+    # -- processing jobs ------------------------------------------------------------------
+    def create_processing_job(self, p: dict) -> dict:
+        name, arn = p["ProcessingJobName"], self.arn("processing-job", p["ProcessingJobName"])
+        for item in p.get("ProcessingInputs") or []:
+            source = item.get("S3Input")
+            if not source:
+                raise validation(f"Input {item['InputName']}: only S3Input is supported locally.")
+            if source.get("S3InputMode", "File") != "File":
+                raise validation(f"Input {item['InputName']}: only File mode is supported locally.")
+            local_path(source["LocalPath"])
+        for output in (p.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+            local_path(output["S3Output"]["LocalPath"])
+        now = self._now()
+        with self._store.lock:
+            if self._store.get(PROCESSING, name):
+                raise SageMakerError("ResourceInUse", f"Job name must be unique within an AWS account and "
+                                     f"region, and a job with this name already exists ({arn})")
+            record = {k: v for k, v in p.items() if k != "Tags"}
+            record.update(ProcessingJobArn=arn, ProcessingJobStatus="InProgress", CreationTime=now,
+                          LastModifiedTime=now)
+            self._store.put(PROCESSING, name, record)
+        assert self._processing is not None
+        self._processing.start(name)
+        return {"ProcessingJobArn": arn}
+
+    def describe_processing_job(self, p: dict) -> dict:
+        record = self._store.get(PROCESSING, p["ProcessingJobName"])
+        if record is None:
+            raise not_found()
+        return record
+
+    def stop_processing_job(self, p: dict) -> dict:
+        record = self.describe_processing_job(p)
+        if record["ProcessingJobStatus"] != "InProgress":
+            raise validation(f"The request was rejected because the processing job is in status "
+                             f"{record['ProcessingJobStatus']}.")
+        assert self._processing is not None
+        self._processing.stop(p["ProcessingJobName"])
         return {}
 
     def _get(self, kind: str, name: str, label: str) -> dict:

@@ -18,6 +18,7 @@ from modelport.local.sagemaker.control import Control
 from modelport.local.sagemaker.deployment import Baker, cloudwatch_alarm_states
 from modelport.local.sagemaker.endpoints import Endpoints
 from modelport.local.sagemaker.processes import Launcher, launch, tracked
+from modelport.local.sagemaker.processing import Processing
 from modelport.local.sagemaker.provision import Provisioner
 from modelport.local.sagemaker.runtime import InvokeResult, invoke
 from modelport.local.sagemaker.shapes import SageMakerError
@@ -65,12 +66,15 @@ class LocalSageMaker:
         self.training = Training(
             settings, self.store, lambda: aws_client("s3"), launcher, self.clock, root / "training"
         )
+        self.processing = Processing(
+            settings, self.store, lambda: aws_client("s3"), launcher, self.clock, root / "processing"
+        )
         self.autoscaler = Autoscaler(
             lambda: aws_client("application-autoscaling"), self.endpoints, self.clock
         )
         self.control = Control(
             self.store, self.endpoints, self.training, settings.region, settings.account_id,
-            self.clock.time,
+            self.clock.time, processing=self.processing,
         )
         self.capture = CaptureWriter(lambda: aws_client("s3"), flush_s=settings.capture_flush_s)
         self.app = SageMakerApp(self.control.operations(), self.invoke)
@@ -84,6 +88,7 @@ class LocalSageMaker:
         self._stop.clear()
         self.capture.start()
         self.training.restore()
+        self.processing.restore()
         self.endpoints.restore()
         self._autoscaling = threading.Thread(
             target=self.autoscaler.run, args=(self.settings.autoscale_interval_s, self._stop),
@@ -109,6 +114,7 @@ class LocalSageMaker:
             if thread is not None:
                 thread.join(timeout=10)
         self.training.stop_all()
+        self.processing.stop_all()
         self.endpoints.stop_all()
         self.capture.stop()
 

@@ -1,4 +1,4 @@
-"""The local SageMaker's records (models, endpoint configs, endpoints, training jobs).
+"""The local SageMaker's records (models, endpoint configs, endpoints, training and processing jobs).
 
 Records are kept in the shape of the matching `Describe*` output (timestamps as epoch
 seconds), so answering a `Describe*` is shaping a copy. Every change is written to
@@ -14,7 +14,7 @@ from typing import Any
 
 from modelport.local.statefiles import read_json, write_json_atomic
 
-KINDS = ("models", "endpoint_configs", "endpoints", "training_jobs")
+KINDS = ("models", "endpoint_configs", "endpoints", "training_jobs", "processing_jobs")
 
 
 class Store:
