@@ -79,6 +79,12 @@ POLICY_RESOURCE_MAX = 512
 #: method request headers passed to InvokeEndpoint as they are (`Content-Type` picks the
 #: codec, `Accept` the response format, the target-variant header one production variant).
 INFERENCE_HEADERS = ("Content-Type", "Accept", "X-Amzn-SageMaker-Target-Variant")
+#: InvokeEndpoint's `InferenceId` is the request's id (`$context.requestId`, the gateway's
+#: `x-amzn-RequestId`): SageMaker adds it to the captured request (model-monitor-data-capture),
+#: and the caller gets it back to post a label for it (`POST .../feedback`).
+INFERENCE_ID_SOURCE = "context.requestId"
+INFERENCE_ID_REQUEST_HEADER = "X-Amzn-SageMaker-Inference-Id"
+INFERENCE_ID_RESPONSE_HEADER = "X-Modelport-Inference-Id"
 OIP_V2_ATTRIBUTES = "modelport-protocol=oip-v2"
 
 # --- OIP v2 requests (the /v2 routes) ---------------------------------------------------------

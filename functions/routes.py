@@ -92,6 +92,12 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/v1/models/{name}/datasets", "retraining"),
     _r("GET", "/v1/models/{name}/retrains", "retraining"),
     _r("GET", "/v1/models/{name}/retrains/{retrain_id}", "retraining"),
+    # monitoring: drift runs, reports, ground truth
+    _r("GET", "/v1/models/{name}/monitoring", "monitoring"),
+    _r("POST", "/v1/models/{name}/monitoring/runs", "monitoring"),
+    _r("GET", "/v1/models/{name}/monitoring/runs/{run_id}", "monitoring"),
+    _r("GET", "/v1/models/{name}/monitoring/reports/{run_id}", "monitoring"),
+    _r("POST", "/v1/models/{name}/feedback", "monitoring"),
     # inference: API Gateway → SageMaker runtime, routed by the authorizer's `endpoint`
     _r("POST", "/v1/models/{name}/invocations", None, inference=True),
     _r("POST", "/v1/models/{name}/versions/{spec}/invocations", None, inference=True),

@@ -69,13 +69,27 @@ def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
     # --- every Lambda ---------------------------------------------------------------------
     workflows = api.workflows
     functions = [api.authorizer_function, *api.functions.values(),
-                 workflows.deploy_steps, workflows.retrain_steps, workflows.trigger]  # fmt: skip
+                 workflows.deploy_steps, workflows.retrain_steps, workflows.trigger,
+                 workflows.monitor_steps, workflows.capture_indexer]  # fmt: skip
     for fn in functions:
         acknowledge(fn.function, "L1", "python3.12 is the runtime the Lambda bundle is built for "
                     "(cp312 arm64 wheels); moving runtimes is a deliberate upgrade with its own tests.")
     for fn in functions:
-        if fn is not workflows.deploy_steps:
+        if fn not in (workflows.deploy_steps, workflows.monitor_steps):
             acknowledge(fn.role, "IAM5", _X_RAY, "Resource::*")
+    acknowledge(
+        workflows.monitor_steps.role, "IAM5",
+        _X_RAY + " cloudwatch:PutMetricData takes no resource ARN; its statement is limited by the "
+        "cloudwatch:namespace = Modelport/Monitoring condition.",
+        "Resource::*",
+    )  # fmt: skip
+    acknowledge(workflows.monitor_steps.role, "IAM5", dynamic, arn("sagemaker", f"processing-job/{endpoints}"))
+    acknowledge(
+        workflows.deploy_steps.role, "IAM5",
+        "One drift-monitoring schedule per deployed alias, created when the alias is deployed, in "
+        "the stage's own schedule group.",
+        f"Resource::arn:aws:scheduler:{region}:{account}:schedule/<MonitoringSchedules>/*",
+    )
     acknowledge(
         workflows.deploy_steps.role, "IAM5",
         _X_RAY + " Application Auto Scaling has no resource ARNs; its statement is limited by the "
@@ -108,11 +122,17 @@ def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
         (workflows.deploy_steps.role, data.artifacts_bucket, "models/*"),  # verifying the artifact
         (workflows.retrain_steps.role, data.artifacts_bucket, "training/*"),  # evaluating the output
         (workflows.retrain_steps.role, data.artifacts_bucket, "models/*"),  # registering the candidate
+        (api.functions["monitoring"].role, data.captures_bucket, "monitoring/*"),  # drift reports
+        (workflows.monitor_steps.role, data.captures_bucket, "monitoring/*"),  # the drift job's inputs, its summary
+        (workflows.monitor_steps.role, data.datasets_bucket, "datasets/*"),  # a drift-started retrain's dataset
+        (workflows.capture_indexer.role, data.captures_bucket, endpoints),  # the endpoints' capture files
     ):
         acknowledge(role, "IAM5", prefix_reason, objects(api, bucket, prefix))
 
     # --- state machines -------------------------------------------------------------------
-    for machine, name in ((workflows.deploy_state_machine, "deploy"), (workflows.retrain_state_machine, "retrain")):
+    machines = ((workflows.deploy_state_machine, "deploy"), (workflows.retrain_state_machine, "retrain"),
+                (workflows.monitor_state_machine, "monitor"))
+    for machine, name in machines:
         acknowledge(
             machine.role, "IAM5",
             "CloudWatch Logs log delivery (logs:CreateLogDelivery, ...) and X-Ray accept no resource ARN.",
@@ -134,7 +154,8 @@ def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
     acknowledge(
         role, "IAM5",
         "Endpoints read any published model artifact, training jobs read datasets and write their "
-        "output, endpoints write captures: each limited to its prefix.",
+        "output, endpoints write captures, the drift job reads captures and writes its report: "
+        "each limited to its prefix.",
         objects(serving, data.artifacts_bucket, "models/*"), objects(serving, data.artifacts_bucket, "training/*"),
         objects(serving, data.datasets_bucket, "datasets/*"), objects(serving, data.captures_bucket, "*"),
     )  # fmt: skip
@@ -234,8 +255,8 @@ def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
     # --- data -------------------------------------------------------------------------------
     acknowledge(
         data, "IAM4",
-        "CDK's own BucketNotificationsHandler (it configures the datasets bucket's S3 → SQS "
-        "notification) runs with the AWS-managed basic execution policy.",
+        "CDK's own BucketNotificationsHandler (it configures the datasets and captures buckets' "
+        "S3 → SQS notifications) runs with the AWS-managed basic execution policy.",
         "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     )
     return done

@@ -240,3 +240,37 @@ class ChangeNotPending(Conflict):
 class ChangeStale(Conflict):
     """The model changed after the pending change was requested; request it again."""
 
+
+# --- monitoring (issue 13) ------------------------------------------------------------------
+
+
+class MonitoringRunNotFound(NotFound):
+    pass
+
+
+class MonitoringDisabled(Conflict):
+    """The model's policy turns monitoring off (`policy.monitoring.enabled`)."""
+
+
+class MonitoringInProgress(Conflict):
+    """A drift run of the same alias has not finished; its id is in the message."""
+
+
+class BaselineMissing(Conflict):
+    """The served version has no baseline profile to compare traffic with."""
+
+
+class UnknownInferenceId(InvalidInput):
+    """Labels name inference ids that are not captured requests of the model (`fields` say which)."""
+
+
+class LabelConflict(Conflict):
+    """A captured request already has a different label."""
+
+
+class DriftJobFailed(WorkflowFailure):
+    """The drift job (a processing job) failed or was stopped; the cause says why."""
+
+
+class DriftJobTimedOut(WorkflowFailure):
+    pass

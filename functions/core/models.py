@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from functions.core.monitoring_policy import MonitoringPolicy
 from functions.core.periods import AliasPeriod
 
 # API keys and principals live in `principals`; re-exported, since every part imports them from here
@@ -112,6 +113,8 @@ class ModelPolicy(_Strict):
     risk_tier: RiskTier = RiskTier.medium
     #: days within which production must be revalidated (None: the tier's default).
     revalidation_days: int | None = Field(default=None, ge=1, le=3650)
+    #: drift monitoring: schedule, window, thresholds and what drift does (`on_drift`).
+    monitoring: MonitoringPolicy = MonitoringPolicy()
 
     @model_validator(mode="before")
     @classmethod

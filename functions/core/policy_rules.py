@@ -114,6 +114,10 @@ def loosenings(before: Governed | None, after: Governed) -> tuple[Loosening, ...
     if days_after > days_before:
         found.append(Loosening("policy.revalidation_days", days_before, days_after,
                                "production may go longer without being validated again"))
+    m, n = p.monitoring, q.monitoring
+    if m.enabled and not n.enabled:
+        found.append(Loosening("policy.monitoring.enabled", True, False,
+                               "drift in what the model serves would go unnoticed"))
     t, u = old.training, after.training
     if u.image is not None and u.image != t.image:
         found.append(Loosening("training.image", t.image, u.image,

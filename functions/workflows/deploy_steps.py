@@ -16,9 +16,10 @@ from aws_lambda_powertools import Logger
 from functions.adapters.apigateway import AuthorizerCache
 from functions.adapters.autoscaling import EndpointAutoscaling, Scaling
 from functions.adapters.cloudwatch import EndpointAlarms
+from functions.adapters.monitoring import MonitorSchedules
 from functions.adapters.sagemaker import SageMakerEndpoints
 from functions.adapters.wiring import build_deps, client
-from functions.core import deployments, governance
+from functions.core import deployments, governance, monitoring_schedules
 from functions.core.deployments import check_deployable, require_deployment, workflow_context
 from functions.core.endpoints import EndpointSettings, require_owner
 from functions.core.errors import EndpointBusy, EndpointFailed, EndpointRolledBack, EndpointTimedOut
@@ -51,6 +52,8 @@ class DeployEnv:
     alarms: EndpointAlarms
     scaling: EndpointAutoscaling
     cache: AuthorizerCache | None
+    #: drift-monitoring schedules (None when the stage has no monitor workflow configured).
+    schedules: MonitorSchedules | None = None
 
 
 @once
@@ -59,10 +62,14 @@ def deploy_env() -> DeployEnv:
     cache = None
     if settings.rest_api_id and settings.api_stage_name:
         cache = AuthorizerCache(client("apigateway"), settings.rest_api_id, settings.api_stage_name)
+    schedules = None
+    if settings.monitor_state_machine_arn and settings.scheduler_role_arn and settings.schedule_group:
+        schedules = MonitorSchedules(client("scheduler"), settings.schedule_group, settings.monitor_state_machine_arn,
+                                     settings.scheduler_role_arn)
     return DeployEnv(
         settings=settings, deps=build_deps(settings, client), endpoints=SageMakerEndpoints(client("sagemaker")),
         alarms=EndpointAlarms(client("cloudwatch")), scaling=EndpointAutoscaling(client("application-autoscaling")),
-        cache=cache,
+        cache=cache, schedules=schedules,
     )  # fmt: skip
 
 
@@ -189,8 +196,22 @@ def finish(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:
     if state.get("flush_error"):
         _, cause = steps.failure({"error": state["flush_error"]})
         notes.append(f"the authorizer cache was not flushed ({cause}); routing follows within its TTL")
+    notes += _schedule_monitoring(env, state)
     done = deployments.succeed(env.deps, _ctx(state), state["model"], state["deployment_id"], notes=notes)
     return {"status": done.status.value}
+
+
+def _schedule_monitoring(env: DeployEnv, state: dict[str, Any]) -> list[str]:
+    """The alias's drift-monitoring schedule, from the model's policy (best effort: a note)."""
+    if env.schedules is None:
+        return []
+    try:
+        model = require_model(env.deps, state["model"], consistent=True)
+        monitoring_schedules.sync(env.schedules, model, state["alias"], deployed=True)
+    except Exception as error:
+        logger.exception("could not schedule drift monitoring")
+        return [f"drift monitoring was not scheduled ({type(error).__name__}: {error})"]
+    return []
 
 
 def mark_failed(state: dict[str, Any], env: DeployEnv) -> dict[str, Any]:

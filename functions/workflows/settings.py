@@ -86,6 +86,10 @@ class DeployStepsSettings(_StageImages):
     #: the stage's alarm topic: the rollback alarms of `production` endpoints notify it
     #: (unset, as in local mode, they notify nobody).
     alarm_topic_arn: str | None = Field(default=None, pattern=r"^arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+    #: the drift-monitoring schedule a deployed alias gets (all three, or none is put).
+    monitor_state_machine_arn: str | None = None
+    scheduler_role_arn: str | None = None
+    schedule_group: str | None = None
 
 
 class RetrainingSettings(ControlPlaneSettings):

@@ -13,6 +13,9 @@ from aws_cdk import aws_iam as iam
 from functions.apigw import (
     ACCESS_DENIED_TEMPLATE,
     INFERENCE_HEADERS,
+    INFERENCE_ID_REQUEST_HEADER,
+    INFERENCE_ID_RESPONSE_HEADER,
+    INFERENCE_ID_SOURCE,
     MODEL_ERROR_STATUS,
     MODEL_ERROR_TEMPLATE,
     OIP_V2_JSON,
@@ -54,6 +57,7 @@ def inference_integration(stack: Stack, *, role: iam.IRole, oip_v2: bool) -> api
     request_parameters.update(
         {f"integration.request.header.{h}": f"method.request.header.{h}" for h in INFERENCE_HEADERS}
     )
+    request_parameters[f"integration.request.header.{INFERENCE_ID_REQUEST_HEADER}"] = INFERENCE_ID_SOURCE
     if oip_v2:
         request_parameters["integration.request.header.X-Amzn-SageMaker-Custom-Attributes"] = OIP_V2_ATTRIBUTES
     json_only = {"method.response.header.Content-Type": "'application/json'"}
@@ -105,11 +109,14 @@ def inference_method_responses() -> list[apigw.MethodResponse]:
 
 
 def _integration_headers() -> dict[str, str]:
-    return {f"method.response.header.{h}": f"integration.response.header.{h}" for h in _RESPONSE_HEADERS}
+    headers = {f"method.response.header.{h}": f"integration.response.header.{h}" for h in _RESPONSE_HEADERS}
+    # a method response header may be mapped from a context variable (request-response-data-mappings)
+    headers[f"method.response.header.{INFERENCE_ID_RESPONSE_HEADER}"] = INFERENCE_ID_SOURCE
+    return headers
 
 
 def _method_headers() -> dict[str, bool]:
-    return {f"method.response.header.{h}": False for h in _RESPONSE_HEADERS}
+    return {f"method.response.header.{h}": False for h in (*_RESPONSE_HEADERS, INFERENCE_ID_RESPONSE_HEADER)}
 
 
 def add_gateway_responses(api: apigw.RestApi, *, cors_origin: str | None = None) -> None:

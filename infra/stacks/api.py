@@ -42,10 +42,11 @@ CONTROL_PLANE = {
     "audit": "audit log and its verification",
     "deployments": "deployments",
     "retraining": "datasets and retrains",
+    "monitoring": "drift monitoring and ground truth",
 }
 #: What each control-plane Lambda's code calls, beyond reading the metadata table
 #: (tests/infra/test_iam.py follows each handler's code and checks its role against it).
-WRITERS = frozenset({"registry", "versioning", "keys", "deployments", "retraining"})
+WRITERS = frozenset({"registry", "versioning", "keys", "deployments", "retraining", "monitoring"})
 LISTS = frozenset({"registry", "keys", "audit"})  # query the listing index
 PUBLISHES = frozenset({"registry", "deployments"})  # platform events
 FLUSHES = frozenset({"versioning", "keys"})  # alias moves and key revocations flush the authorizer cache
@@ -121,6 +122,7 @@ class ApiStack(Stack):
             "MODELPORT_DEPLOY_STATE_MACHINE_ARN": self.workflows.deploy_state_machine.state_machine_arn,
             "MODELPORT_RETRAIN_STATE_MACHINE_ARN": self.workflows.retrain_state_machine.state_machine_arn,
             **({"MODELPORT_CONSOLE_ORIGIN": self.cors_origin} if self.cors_origin else {}),
+            "MODELPORT_MONITOR_STATE_MACHINE_ARN": self.workflows.monitor_state_machine.state_machine_arn,
         }
         stack_code = code()
         self.authorizer_function = self._function("Authorizer", "auth", "REQUEST authorizer", stack_code, env)
@@ -232,6 +234,11 @@ class ApiStack(Stack):
         # executions report back through the table; the handler only starts them (the retrain
         # workflow is started by the trigger, from S3 notifications)
         wf.deploy_state_machine.grant_start_execution(fns["deployments"].role)
+        # drift runs on demand; labels are checked against the captured-inference index and
+        # written outside the audit chains; reports are read (and presigned) from the captures
+        wf.monitor_state_machine.grant_start_execution(fns["monitoring"].role)
+        grant_table(fns["monitoring"].role, data.table, data.key, "dynamodb:BatchGetItem")
+        grant_objects(fns["monitoring"].role, data.captures_bucket, "monitoring/*", "s3:GetObject")
 
     def _authorizer(self, kind: AuthorizerKind) -> apigw.RequestAuthorizer:
         definition = AUTHORIZERS[kind.value]

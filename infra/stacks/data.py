@@ -18,11 +18,13 @@ from infra.settings import StageSettings
 
 #: Objects under this prefix of the datasets bucket start a retrain (DESIGN §1).
 DATASETS_PREFIX = "datasets/"
+#: SageMaker's data-capture files (and nothing else the platform writes there is indexed).
+CAPTURE_SUFFIX = ".jsonl"
 
 
 class DataStack(Stack):
-    """KMS key, metadata + audit tables, artifact/dataset/capture buckets, dataset queue + DLQ,
-    and the stage's alarm topic.
+    """KMS key, metadata + audit tables, artifact/dataset/capture buckets, dataset and capture
+    notification queues + DLQs, and the stage's alarm topic.
 
     Exposes everything it creates; the stacks that use a resource do the grants. The alarm
     topic lives here, below every other stack, because both the Observability stack's alarms
@@ -96,6 +98,29 @@ class DataStack(Stack):
             s3.EventType.OBJECT_CREATED,
             s3n.SqsDestination(self.dataset_queue),
             s3.NotificationKeyFilter(prefix=DATASETS_PREFIX),
+        )
+        # new capture files → the capture indexer (labels are checked against what was captured)
+        self.capture_dlq = sqs.Queue(
+            self,
+            "CaptureEventsDlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.queue_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.capture_queue = sqs.Queue(
+            self,
+            "CaptureEventsQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.queue_key,
+            enforce_ssl=True,
+            visibility_timeout=Duration.minutes(6),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.capture_dlq, max_receive_count=5),
+        )
+        self.captures_bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(self.capture_queue),
+            s3.NotificationKeyFilter(suffix=CAPTURE_SUFFIX),
         )
         self.alarm_topic = self._alarm_topic()
 

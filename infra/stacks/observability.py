@@ -11,8 +11,11 @@ from constructs import Construct
 from infra.settings import StageSettings
 from infra.stacks.api import ApiStack
 from infra.stacks.data import DataStack
+from infra.stacks.workflows import MONITORING_NAMESPACE
 
 _PERIOD = Duration.minutes(5)
+#: drift runs are hourly or rarer; Metrics Insights queries look back at most 3 hours.
+_DRIFT_PERIOD = Duration.hours(1)
 
 
 class ObservabilityStack(Stack):
@@ -46,6 +49,17 @@ class ObservabilityStack(Stack):
             period=_PERIOD,
         )
         dlq_depth = data.dataset_dlq.metric_approximate_number_of_messages_visible(period=_PERIOD, statistic="Maximum")
+        capture_dlq_depth = data.capture_dlq.metric_approximate_number_of_messages_visible(
+            period=_PERIOD, statistic="Maximum")
+        # the drift job publishes Drifted (1/0) per model and alias after every run
+        drifted = cw.MathExpression(
+            expression=f'SELECT MAX(Drifted) FROM SCHEMA("{MONITORING_NAMESPACE}", Alias, Model)',
+            using_metrics={}, label="Drifted model aliases (max over runs)", period=_DRIFT_PERIOD,
+        )
+        drift_by_alias = cw.MathExpression(
+            expression=f'SELECT MAX(Drifted) FROM SCHEMA("{MONITORING_NAMESPACE}", Alias, Model) GROUP BY Model, Alias',
+            using_metrics={}, label="Drifted (per model and alias)", period=_DRIFT_PERIOD,
+        )
 
         self.alarms = {
             "Api5xx": self._alarm("Api5xx", api_5xx, thresholds.api_5xx_count, "API 5XX errors"),
@@ -55,6 +69,9 @@ class ObservabilityStack(Stack):
                 "WorkflowFailures", workflow_failures, thresholds.workflow_failures, "failed workflow executions"
             ),
             "DatasetDlq": self._alarm("DatasetDlq", dlq_depth, thresholds.dlq_depth, "dataset events in the DLQ"),
+            "CaptureDlq": self._alarm("CaptureDlq", capture_dlq_depth, thresholds.dlq_depth,
+                                      "capture-file events in the DLQ"),
+            "ModelDrift": self._alarm("ModelDrift", drifted, 1, "drift runs that found drift", per="hour"),
         }
 
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
@@ -76,15 +93,18 @@ class ObservabilityStack(Stack):
             ),
         )
         self.dashboard.add_widgets(
-            cw.GraphWidget(title="Dataset DLQ depth", left=[dlq_depth], width=8),
+            cw.GraphWidget(title="Drift (1 = drifted) per model and alias", left=[drift_by_alias], width=24),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Dataset and capture DLQ depth", left=[dlq_depth, capture_dlq_depth], width=8),
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=16),
         )
 
-    def _alarm(self, id: str, metric: cw.IMetric, threshold: float, what: str) -> cw.Alarm:
+    def _alarm(self, id: str, metric: cw.IMetric, threshold: float, what: str, per: str = "5 minutes") -> cw.Alarm:
         alarm = cw.Alarm(
             self,
             id,
-            alarm_description=f"Modelport: {what} at or above {threshold} per 5 minutes",
+            alarm_description=f"Modelport: {what} at or above {threshold} per {per}",
             metric=metric,
             threshold=threshold,
             evaluation_periods=1,

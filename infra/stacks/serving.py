@@ -40,7 +40,7 @@ class ServingStack(Stack):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
                 {"StringEquals": {"aws:SourceAccount": self.account}}
             ),
-            description="Modelport endpoints and training jobs: read models/data, write captures/output",
+            description="Modelport endpoints, training and drift jobs: read models/data/captures, write captures/output",
         )
         self._grant_sagemaker_role()
         self.execution_boundary = self._execution_boundary()
@@ -89,6 +89,10 @@ class ServingStack(Stack):
         grant_objects(role, data.datasets_bucket, "datasets/*", "s3:GetObject")
         grant_list(role, data.datasets_bucket, "datasets/")
         grant_objects(role, data.captures_bucket, "*", "s3:PutObject")
+        # the drift job (a processing job) reads the window's captures and its inputs under
+        # monitoring/ (config and labels are S3Prefix inputs: listed), and writes its report there
+        grant_objects(role, data.captures_bucket, "*", "s3:GetObject")
+        grant_list(role, data.captures_bucket, "monitoring/")
         grant_key(role, data.key, write=True)
         self.cpu_repository.grant_pull(role)
         self.gpu_repository.grant_pull(role)

@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -29,6 +30,7 @@ from infra.constructs.grants import (
     TABLE_READ,
     TABLE_WRITE,
     grant_authorizer_cache_flush,
+    grant_list,
     grant_objects,
     grant_table,
     sagemaker_arns,
@@ -40,12 +42,15 @@ from infra.stacks.data import DataStack
 from infra.stacks.serving import ServingStack
 
 ASL_DIR = Path(__file__).resolve().parents[2] / "functions" / "workflows"
-_SAGEMAKER_TYPES = ("model", "endpoint-config", "endpoint", "training-job")
+_SAGEMAKER_TYPES = ("model", "endpoint-config", "endpoint", "training-job", "processing-job")
+#: CloudWatch namespace of the drift metrics (functions.adapters.monitoring.METRICS_NAMESPACE).
+MONITORING_NAMESPACE = "Modelport/Monitoring"
 
 
 class WorkflowsStack(NestedStack):
-    """Exposes `event_bus`, `deploy_state_machine`, `retrain_state_machine` and the
-    `deploy_steps`, `retrain_steps` and `trigger` functions."""
+    """Exposes `event_bus`, `deploy_state_machine`, `retrain_state_machine`,
+    `monitor_state_machine`, `schedule_group`, `scheduler_role` and the `deploy_steps`,
+    `retrain_steps`, `trigger`, `monitor_steps` and `capture_indexer` functions."""
 
     def __init__(
         self,
@@ -87,9 +92,17 @@ class WorkflowsStack(NestedStack):
         self.trigger = self._function(
             "RetrainTrigger", "functions.workflows.trigger.lambda_handler", code_asset, env, "retrain trigger (S3 to SQS)"
         )
+        self.monitor_steps = self._function(
+            "MonitorSteps", "functions.monitoring.steps.lambda_handler", code_asset, env, "monitor workflow steps"
+        )
+        self.capture_indexer = self._function(
+            "CaptureIndexer", "functions.monitoring.indexer.lambda_handler", code_asset, env,
+            "capture indexer (S3 to SQS)",
+        )
         self._grant_steps(rest_api_id, api_stage_name)
         # the rollback alarms of production endpoints notify the stage's alarm topic
         self.deploy_steps.function.add_environment("MODELPORT_ALARM_TOPIC_ARN", data.alarm_topic.topic_arn)
+        self._grant_monitoring()
 
         self.deploy_state_machine = self._state_machine("Deploy", ASL_DIR / "deploy.asl.json", {})
         self.retrain_state_machine = self._state_machine(
@@ -108,6 +121,7 @@ class WorkflowsStack(NestedStack):
         self.trigger.function.add_event_source(
             sources.SqsEventSource(data.dataset_queue, batch_size=10, report_batch_item_failures=True)
         )
+        self._monitoring_workflow()
         self.ended_rules = {
             "Deploy": self._ended_rule("Deploy", self.deploy_state_machine, self.deploy_steps),
             "Retrain": self._ended_rule("Retrain", self.retrain_state_machine, self.retrain_steps),
@@ -248,6 +262,76 @@ class WorkflowsStack(NestedStack):
             conditions={"StringEquals": {"iam:PermissionsBoundary": boundary}},
         ))  # fmt: skip
 
+    def _monitoring_workflow(self) -> None:
+        """The monitor workflow, the capture indexer's event source, and the Scheduler group and
+        role that start one drift run per deployed alias (the deploy steps put the schedules)."""
+        data = self.data
+        self.monitor_state_machine = self._state_machine("Monitor", ASL_DIR / "monitor.asl.json", {})
+        self.capture_indexer.function.add_event_source(
+            sources.SqsEventSource(data.capture_queue, batch_size=10, report_batch_item_failures=True)
+        )
+        self.schedule_group = scheduler.CfnScheduleGroup(self, "MonitoringSchedules")
+        self.scheduler_role = iam.Role(
+            self, "SchedulerRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": self.account}}),
+            description="EventBridge Scheduler: start the monitor workflow for a deployed alias",
+        )  # fmt: skip
+        self.monitor_state_machine.grant_start_execution(self.scheduler_role)
+        deploy = self.deploy_steps.function
+        deploy.add_environment("MODELPORT_MONITOR_STATE_MACHINE_ARN", self.monitor_state_machine.state_machine_arn)
+        deploy.add_environment("MODELPORT_SCHEDULER_ROLE_ARN", self.scheduler_role.role_arn)
+        deploy.add_environment("MODELPORT_SCHEDULE_GROUP", self.schedule_group.ref)
+        self.deploy_steps.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="MonitoringSchedules",
+                actions=["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"],
+                resources=[self.format_arn(service="scheduler", resource="schedule",
+                                           resource_name=f"{self.schedule_group.ref}/*")],
+            )
+        )  # fmt: skip
+        self.deploy_steps.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassSchedulerRole",
+                actions=["iam:PassRole"],
+                resources=[self.scheduler_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        )
+
+    def _grant_monitoring(self) -> None:
+        """What the monitor steps and the capture indexer call (tests/infra/test_iam.py)."""
+        data, prefix = self.data, self.settings.endpoint_prefix
+        steps, indexer = self.monitor_steps.role, self.capture_indexer.role
+        grant_table(steps, data.table, data.key, *TABLE_READ, *TABLE_WRITE)
+        grant_table(steps, data.audit_table, data.key, *AUDIT_APPEND)
+        self.event_bus.grant_put_events_to(steps)
+        # prepare lists the window's capture files and writes the job's inputs; finish reads
+        # the summary and copies the labelled window into the datasets for a retrain
+        grant_list(steps, data.captures_bucket, prefix)
+        grant_objects(steps, data.captures_bucket, "monitoring/*", "s3:GetObject", "s3:PutObject")
+        grant_objects(steps, data.datasets_bucket, "datasets/*", "s3:GetObject", "s3:GetObjectVersion",
+                      "s3:PutObject")
+        steps.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DriftJobs",
+                actions=["sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"],
+                resources=sagemaker_arns(self, prefix, "processing-job"),
+            )
+        )
+        steps.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DriftMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                # PutMetricData has no resource ARNs; the namespace condition scopes it
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": MONITORING_NAMESPACE}},
+            )
+        )
+        # the indexer reads the endpoint's claim and model, writes one item per captured request
+        grant_table(indexer, data.table, data.key, "dynamodb:GetItem", "dynamodb:BatchWriteItem")
+        grant_objects(indexer, data.captures_bucket, f"{prefix}*", "s3:GetObject")
+
     def _alarms(self, name_prefix: str) -> str:
         return self.format_arn(
             service="cloudwatch", resource="alarm", resource_name=f"{name_prefix}*",
@@ -261,6 +345,7 @@ class WorkflowsStack(NestedStack):
         available = {
             "DeployStepsFunctionArn": self.deploy_steps.function.function_arn,
             "RetrainStepsFunctionArn": self.retrain_steps.function.function_arn,
+            "MonitorStepsFunctionArn": self.monitor_steps.function.function_arn,
             "SageMakerRoleArn": serving.sagemaker_role.role_arn,
             "ArtifactsBucket": data.artifacts_bucket.bucket_name,
             "DatasetsBucket": data.datasets_bucket.bucket_name,
@@ -308,6 +393,10 @@ class WorkflowsStack(NestedStack):
                         actions=["iam:PassRole"], resources=[self._execution_role_arns()],
                         conditions={"StringEquals": {"iam:PassedToService": execution_scope.SAGEMAKER}},
                     ))  # fmt: skip
+
+                if any(a in service_actions for a in ("sagemaker:CreateModel", "sagemaker:CreateTrainingJob",
+                                                      "sagemaker:CreateProcessingJob")):
+                    grant_pass_role(role, self.serving.sagemaker_role)
             elif service == "events":
                 resources = [self.event_bus.event_bus_arn]
             elif service == "states" and "DeployStateMachineArn" in substitutions:
@@ -325,6 +414,8 @@ def sagemaker_types(action: str) -> tuple[str, ...]:
     name = action.split(":", 1)[1]
     if "TrainingJob" in name:
         return ("training-job",)
+    if "ProcessingJob" in name:
+        return ("processing-job",)
     if "EndpointConfig" in name:
         return ("endpoint-config",)
     if name in ("CreateEndpoint", "UpdateEndpoint"):

@@ -19,7 +19,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,9 @@ class WindowReader:
         self._names = list(self._kinds)
         self._output_kinds = {name: p["kind"] for name, p in (baseline.get("outputs") or {}).items()}
         self._start = start.strftime("%Y-%m-%dT%H:%M:%SZ") if start else None
+        # inferenceTime has whole seconds: a request in the window's last, partial second is in it
+        if end is not None and end.microsecond:
+            end = end.replace(microsecond=0) + timedelta(seconds=1)
         self._end = end.strftime("%Y-%m-%dT%H:%M:%SZ") if end else None
         self._chunks: dict[str, list[np.ndarray]] = {n: [] for n in (*self._names, *self._output_kinds)}
         self._meta: dict[str, list[np.ndarray]] = {"id": [], "row": [], "time": []}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from modelport.cli import access, evidence, local, operations, registry
+from modelport.cli import access, evidence, local, monitor, operations, registry
 
 app = typer.Typer(
     name="modelport",
@@ -22,6 +22,7 @@ operations.register(app)
 access.register(app)
 local.register(app)
 evidence.register(app)
+monitor.register(app)
 
 
 def main() -> None:

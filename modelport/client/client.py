@@ -23,6 +23,7 @@ from modelport.client import config
 from modelport.client.baselines import resolve as resolve_baseline
 from modelport.client.errors import ModelportError
 from modelport.client.evidence import Evidence
+from modelport.client.monitoring import Monitoring
 from modelport.client.packing import PackedModel, existing_signature, pack_model
 from modelport.client.resources import Aliases, Audit, Keys, Models, Versions, seg, validated
 from modelport.client.shapes import Invocation, ModelCard, NewVersion, PublishedVersion
@@ -66,6 +67,7 @@ class Client:
         self.deployments = Deployments(self._t)
         self.retrains = Retrains(self._t, self._upload)
         self.evidence = Evidence(self._t)
+        self.monitoring = Monitoring(self._t)
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r}, api_key=<hidden>)"

@@ -35,6 +35,9 @@ DEPENDENT = {
     "application-autoscaling:PutScalingPolicy": _ALARMS,
     "application-autoscaling:DeleteScalingPolicy": _ALARMS,
     "application-autoscaling:DeregisterScalableTarget": _ALARMS,
+    # a schedule's target role is passed to EventBridge Scheduler
+    "scheduler:CreateSchedule": ("iam:PassRole",),
+    "scheduler:UpdateSchedule": ("iam:PassRole",),
 }  # fmt: skip
 #: The platform's tables and buckets are encrypted with its KMS key (customer managed table
 #: keys, SSE-KMS buckets; tests/infra/test_data.py): reading decrypts, writing an object makes

@@ -236,3 +236,19 @@ def test_a_stage_sharing_the_accounts_role_creates_none():
     # the stage still logs (through the account's role, set by its owner)
     [stage] = resources(template, "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["MethodSettings"][0]["LoggingLevel"] == "ERROR"
+
+
+def test_inference_ids_are_the_request_id_both_ways(templates):
+    """InvokeEndpoint's InferenceId is `$context.requestId` (so SageMaker's capture carries
+    it) and the 200 answer returns it as X-Modelport-Inference-Id, as the local gateway does."""
+    methods = [m["Properties"] for m in resources(templates["api"], "AWS::ApiGateway::Method").values()
+               if m["Properties"].get("Integration", {}).get("Type") == "AWS"]
+    assert methods
+    for method in methods:
+        integration = method["Integration"]
+        assert integration["RequestParameters"]["integration.request.header.X-Amzn-SageMaker-Inference-Id"] == (
+            "context.requestId")
+        [answer] = [r for r in integration["IntegrationResponses"] if r["StatusCode"] == "200"]
+        assert answer["ResponseParameters"]["method.response.header.X-Modelport-Inference-Id"] == "context.requestId"
+        [declared] = [r for r in method["MethodResponses"] if r["StatusCode"] == "200"]
+        assert "method.response.header.X-Modelport-Inference-Id" in declared["ResponseParameters"]

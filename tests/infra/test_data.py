@@ -97,14 +97,17 @@ def test_every_bucket_denies_plain_http(templates):
 def test_queues_are_encrypted_tls_only_and_dead_lettered(templates):
     template = templates["data"]
     queues = resources(template, "AWS::SQS::Queue")
-    assert len(queues) == 2
+    assert len(queues) == 4  # dataset and capture notifications, each with its DLQ
     assert all("KmsMasterKeyId" in q["Properties"] for q in queues.values())
     main = [k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]]
-    dlq = [k for k in queues if k not in main]
-    assert len(main) == 1 and len(dlq) == 1
-    redrive = queues[main[0]]["Properties"]["RedrivePolicy"]
-    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [dlq[0], "Arn"]}
-    assert redrive["maxReceiveCount"] >= 1
+    dlq = {k for k in queues if k not in main}
+    assert len(main) == 2 and len(dlq) == 2
+    targets = set()
+    for queue in main:
+        redrive = queues[queue]["Properties"]["RedrivePolicy"]
+        targets.add(redrive["deadLetterTargetArn"]["Fn::GetAtt"][0])
+        assert redrive["maxReceiveCount"] >= 1
+    assert targets == dlq
     denies = [
         s for p in resources(template, "AWS::SQS::QueuePolicy").values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]

@@ -27,6 +27,9 @@ HANDLERS = {
     "functions.workflows.deploy_steps.lambda_handler",
     "functions.workflows.retrain_steps.lambda_handler",
     "functions.workflows.trigger.lambda_handler",
+    "functions.monitoring.handler.lambda_handler",
+    "functions.monitoring.steps.lambda_handler",
+    "functions.monitoring.indexer.lambda_handler",
 }
 
 
@@ -175,6 +178,13 @@ OBJECTS = {
         ("Artifacts", "models/*"): {"s3:GetObject", "s3:PutObject"},  # copy target, verify
     },
     "functions.workflows.trigger.lambda_handler": {("Datasets", "datasets/*"): {"s3:GetObject", "s3:GetObjectVersion"}},
+    "functions.monitoring.handler.lambda_handler": {("Captures", "monitoring/*"): {"s3:GetObject"}},  # reports
+    "functions.monitoring.steps.lambda_handler": {
+        ("Captures", ""): {"s3:ListBucket"},  # the window's capture files (prefix-conditioned)
+        ("Captures", "monitoring/*"): {"s3:GetObject", "s3:PutObject"},  # job inputs, summary, window copy
+        ("Datasets", "datasets/*"): {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"},  # retrain dataset
+    },
+    "functions.monitoring.indexer.lambda_handler": {("Captures", "mp-dev-*"): {"s3:GetObject"}},  # capture files
 }
 
 

@@ -23,7 +23,8 @@ def test_alarm_topic_is_encrypted_and_tls_only(templates):
 def test_every_platform_alarm_notifies_the_topic(templates, platform):
     alarms = resources(templates["observability"], "AWS::CloudWatch::Alarm").values()
     described = " ".join(a["Properties"]["AlarmDescription"] for a in alarms)
-    for what in ("API 5XX", "API 4XX", "API p99 latency", "failed workflow executions", "DLQ"):
+    for what in ("API 5XX", "API 4XX", "API p99 latency", "failed workflow executions", "DLQ",
+                 "drift runs that found drift"):  # fmt: skip
         assert what in described
     for alarm in alarms:
         [action] = alarm["Properties"]["AlarmActions"]
@@ -76,11 +77,21 @@ def test_endpoint_alarms_are_the_rollback_alarms_of_each_endpoint(templates):
 def test_dashboard_shows_api_endpoints_workflows_and_dlq(templates):
     body = json.dumps(next(iter(resources(templates["observability"], "AWS::CloudWatch::Dashboard").values())))
     for title in ("API errors", "API latency", "Endpoint invocations", "Endpoint model latency",
-                  "Endpoint errors", "Workflow failures", "Dataset DLQ depth"):  # fmt: skip
+                  "Endpoint errors", "Workflow failures", "Dataset and capture DLQ depth",
+                  "Drift (1 = drifted) per model and alias"):  # fmt: skip
         assert title in body
 
 
 def test_every_log_group_has_retention_and_a_key(templates):
     groups = [g for t in templates.values() for g in resources(t, "AWS::Logs::LogGroup").values()]
-    assert len(groups) >= 13  # 10 Lambdas, 2 state machines, API access logs
+    assert len(groups) >= 17  # 13 Lambdas, 3 state machines, API access logs
     assert all(g["Properties"].get("RetentionInDays") == 30 and "KmsKeyId" in g["Properties"] for g in groups)
+
+
+def test_a_drifted_run_raises_the_drift_alarm(templates):
+    """The drift job's `Drifted` metric (per model and alias) feeds one alarm over all of them."""
+    alarms = resources(templates["observability"], "AWS::CloudWatch::Alarm").values()
+    [drift] = [a["Properties"] for a in alarms if "drift" in a["Properties"]["AlarmDescription"]]
+    [query] = [m["Expression"] for m in drift["Metrics"] if "Expression" in m]
+    assert query == 'SELECT MAX(Drifted) FROM SCHEMA("Modelport/Monitoring", Alias, Model)'
+    assert drift["Threshold"] == 1 and drift["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"

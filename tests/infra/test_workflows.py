@@ -14,7 +14,7 @@ from tests.infra.conftest import ASL, resources
 def test_state_machines_log_everything_encrypted_and_trace(templates):
     template = templates["workflows"]
     machines = resources(template, "AWS::StepFunctions::StateMachine").values()
-    assert len(machines) == 2
+    assert len(machines) == 3  # deploy, retrain, monitor
     groups = resources(template, "AWS::Logs::LogGroup")
     for machine in machines:
         props = machine["Properties"]
@@ -27,13 +27,14 @@ def test_state_machines_log_everything_encrypted_and_trace(templates):
 
 CONTRACT_SUBSTITUTIONS = {
     "DeployStepsFunctionArn", "RetrainStepsFunctionArn", "DeployStateMachineArn", "SageMakerRoleArn",
-    "ArtifactsBucket", "DatasetsBucket", "CapturesBucket", "EventBusName",
+    "ArtifactsBucket", "DatasetsBucket", "CapturesBucket", "EventBusName", "MonitorStepsFunctionArn",
 }  # fmt: skip
 
 
 def test_definitions_are_the_asl_files_with_every_name_substituted(templates):
     machines = list(resources(templates["workflows"], "AWS::StepFunctions::StateMachine").values())
-    used = [set(re.findall(r"\$\{(\w+)\}", (ASL / n).read_text())) for n in ("deploy.asl.json", "retrain.asl.json")]
+    used = [set(re.findall(r"\$\{(\w+)\}", (ASL / n).read_text()))
+            for n in ("deploy.asl.json", "retrain.asl.json", "monitor.asl.json")]
     substituted = [set(m["Properties"]["DefinitionSubstitutions"]) for m in machines]
     for machine in machines:
         assert "Key" in machine["Properties"]["DefinitionS3Location"]  # the file itself, as an asset
@@ -50,7 +51,8 @@ def test_trigger_reads_the_queue_with_partial_batch_failure(templates):
 
 def test_each_machine_role_grants_exactly_what_its_definition_calls(platform, templates):
     template, workflows = templates["workflows"], platform.api.workflows
-    for machine, name in ((workflows.deploy_state_machine, "deploy"), (workflows.retrain_state_machine, "retrain")):
+    for machine, name in ((workflows.deploy_state_machine, "deploy"), (workflows.retrain_state_machine, "retrain"),
+                          (workflows.monitor_state_machine, "monitor")):
         role_id = workflows.resolve(workflows.get_logical_id(machine.role.node.default_child))
         granted = set()
         for policy in resources(template, "AWS::IAM::Policy").values():
@@ -75,6 +77,10 @@ def test_pass_role_only_to_sagemaker_for_the_per_model_execution_roles(templates
     ]  # fmt: skip
     assert passes
     for statement in passes:
+        if "SchedulerRole" in json.dumps(statement["Resource"]):
+            # the deploy steps give a drift-monitoring schedule its role, to EventBridge Scheduler only
+            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+            continue
         assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
         assert statement["Resource"] == {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"},
                                                            ":role/modelport/dev/*"]]}

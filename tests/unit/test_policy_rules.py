@@ -15,6 +15,7 @@ LOOSE = [
     ({"allow_pickle": True}, "policy.allow_pickle"),
     ({"allow_code": True}, "policy.allow_code"),
     ({"on_retrain": "deploy_staging"}, "policy.on_retrain"),
+    ({"monitoring": {"enabled": False}}, "policy.monitoring.enabled"),
 ]
 
 
@@ -88,3 +89,10 @@ def test_an_admin_creates_a_loosened_model_and_the_audit_names_it(deps, admin):
 def test_a_publisher_creates_a_default_model(deps, publisher):
     model = registry.create_model(deps, publisher, NewModel(name="strict", owner="alice", framework="sklearn"))
     assert model.policy == ModelPolicy() and not model.policy.allow_code
+
+
+def test_monitoring_choices_that_keep_watching_are_neutral():
+    """Drift thresholds, schedules and `on_drift: retrain` change how drift is acted on, not
+    whether it is seen; a drift retrain still goes through evaluation and approval."""
+    neutral = governed(monitoring={"on_drift": "retrain", "schedule": None, "thresholds": {"psi": 0.5}})
+    assert policy_rules.loosenings(None, neutral) == ()

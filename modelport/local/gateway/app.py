@@ -24,6 +24,7 @@ from functions.apigw import (
     ACCESS_DENIED_TEMPLATE,
     BINARY_EXTENSION_HEADER,
     INFERENCE_HEADERS,
+    INFERENCE_ID_RESPONSE_HEADER,
     MODEL_ERROR_STATUS,
     SAGEMAKER_ERRORS,
     UNMATCHED,
@@ -59,9 +60,9 @@ InvokeLambda = Callable[[str, dict], Any]
 #: `message`, `status` (the local SageMaker's `invoke` and `SageMakerError`).
 InvokeEndpoint = Callable[..., Any]
 
-#: the response header naming the inference id (the request id, SageMaker's InferenceId):
-#: labels posted later for it are joined to the captured request (POST .../feedback).
-INFERENCE_ID_HEADER = b"x-modelport-inference-id"
+#: the answer names its inference id, the request id passed as InvokeEndpoint's InferenceId
+#: (functions.apigw, shared with the Api stack): labels posted for it join the capture.
+INFERENCE_ID_HEADER = INFERENCE_ID_RESPONSE_HEADER.lower().encode()
 #: SageMaker runtime statuses the Api stack passes through; anything else becomes 500.
 PASSTHROUGH = frozenset({400, 404, 413, 415, 424, 429, 500, 503})
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit

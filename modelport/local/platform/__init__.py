@@ -51,6 +51,8 @@ class Platform:
         self.cloud: LocalCloud | None = None
         self.gateway: Any = None
         self.event_source: Any = None
+        self.capture_source: Any = None
+        self.scheduler: Any = None
         self.admin_key: str = ""
         self.admin_key_created = False
         self.ready_s = 0.0
@@ -145,12 +147,20 @@ class Platform:
                 sqs, resources.queue_url(sqs, self.names),
                 lambda event: lambdas.invoke("retrain-trigger", event), name="retrain-trigger",
             ).start()  # fmt: skip
+            if "capture-indexer" in lambdas.names():
+                self.capture_source = SqsEventSource(
+                    sqs, resources.queue_url(sqs, self.names, self.names.capture_queue),
+                    lambda event: lambdas.invoke("capture-indexer", event), name="capture-indexer",
+                ).start()  # fmt: skip
         from modelport.local.event_source import SqsEventSource
         from modelport.local.logs import EventFeed
 
         sqs = self.cloud.aws.client("sqs")
         feed = resources.create_event_feed(self.cloud.aws.client, self.names)
         self.event_feed = SqsEventSource(sqs, feed, EventFeed(), name="event-feed").start()
+        from modelport.local.scheduler import LocalScheduler
+
+        self.scheduler = LocalScheduler(self.cloud.aws.client, interval_s=s.scheduler_interval_s).start()
         self.gateway.start()
         threading.Thread(target=self._create_workflows, name="workflows", daemon=True).start()
         self._wrote_ready_file = True
@@ -180,10 +190,10 @@ class Platform:
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
-        for source in (self.event_source, self.event_feed):
+        for source in (self.event_source, self.event_feed, self.capture_source, self.scheduler):
             if source is not None:
                 source.stop()
-        self.event_source = self.event_feed = None
+        self.event_source = self.event_feed = self.capture_source = self.scheduler = None
         if self.cloud is not None and self._cloud_started:
             try:
                 self.cloud.stop()  # also releases the state directory's lock
@@ -228,8 +238,24 @@ class Platform:
         else:
             self.workflows_ready_s = time.perf_counter() - self._started_at
             self.workflows.open()
+            self._restore_schedules()
         warm_handlers((*resources.API_FUNCTIONS.values(), *resources.WORKFLOW_FUNCTIONS.values()))
         self.warmed.set()
+
+    def _restore_schedules(self) -> None:
+        """Drift-monitoring schedules from the registry: the embedded Scheduler keeps none
+        across restarts, and every deployed alias has one (its deployment put it)."""
+        try:
+            from functions.adapters import wiring
+            from functions.adapters.monitoring import MonitorSchedules
+            from functions.core import monitoring_schedules
+
+            env, names = self.names.environment(self.settings), self.names
+            schedules = MonitorSchedules(self.client("scheduler"), names.schedule_group,
+                                         env["MODELPORT_MONITOR_STATE_MACHINE_ARN"], env["MODELPORT_SCHEDULER_ROLE_ARN"])
+            monitoring_schedules.sync_all(wiring.deps(), schedules)
+        except Exception:
+            log.exception("restoring the drift-monitoring schedules failed")
 
     def wait_for_workflows(self) -> bool:
         """Block until the state machines exist; False when they could not be created."""

@@ -34,13 +34,16 @@ API_FUNCTIONS = {
     "audit": "functions.audit.handler:lambda_handler",
     "deployments": "functions.deployments.handler:lambda_handler",
     "retraining": "functions.retraining.handler:lambda_handler",
+    "monitoring": "functions.monitoring.handler:lambda_handler",
 }
 #: handlers that start executions: they wait until the state machines exist.
-STARTS_EXECUTIONS = frozenset({"deployments", "retrain-trigger", "retrain-steps"})
+STARTS_EXECUTIONS = frozenset({"deployments", "retrain-trigger", "retrain-steps", "monitoring", "monitor-steps"})
 WORKFLOW_FUNCTIONS = {
     "deploy-steps": "functions.workflows.deploy_steps:lambda_handler",
     "retrain-steps": "functions.workflows.retrain_steps:lambda_handler",
     "retrain-trigger": "functions.workflows.trigger:lambda_handler",
+    "monitor-steps": "functions.monitoring.steps:lambda_handler",
+    "capture-indexer": "functions.monitoring.indexer:lambda_handler",
 }
 INSTANCE_TYPES = (
     "ml.t2.medium", "ml.m5.large", "ml.m5.xlarge", "ml.c5.large", "ml.c5.xlarge",
@@ -66,6 +69,10 @@ class Names:
     retrain_state_machine: str
     sagemaker_role_arn: str
     execution_boundary_arn: str
+    monitor_state_machine: str
+    capture_queue: str
+    capture_dead_letter_queue: str
+    schedule_group: str
 
     @classmethod
     def for_settings(cls, s: PlatformSettings) -> Names:
@@ -77,6 +84,8 @@ class Names:
             deploy_state_machine=s.name("deploy"), retrain_state_machine=s.name("retrain"),
             sagemaker_role_arn=f"arn:aws:iam::{s.account_id}:role/{s.name('sagemaker')}",
             execution_boundary_arn=f"arn:aws:iam::{s.account_id}:policy/{s.name('execution-boundary')}",
+            monitor_state_machine=s.name("monitor"), capture_queue=s.name("captures"),
+            capture_dead_letter_queue=s.name("captures-dlq"), schedule_group=s.name("monitoring"),
         )  # fmt: skip
 
     def state_machine_arn(self, s: PlatformSettings, name: str) -> str:
@@ -93,6 +102,9 @@ class Names:
             "MODELPORT_CAPTURES_BUCKET": self.captures_bucket,
             "MODELPORT_DEPLOY_STATE_MACHINE_ARN": self.state_machine_arn(s, self.deploy_state_machine),
             "MODELPORT_RETRAIN_STATE_MACHINE_ARN": self.state_machine_arn(s, self.retrain_state_machine),
+            "MODELPORT_MONITOR_STATE_MACHINE_ARN": self.state_machine_arn(s, self.monitor_state_machine),
+            "MODELPORT_SCHEDULER_ROLE_ARN": f"arn:aws:iam::{s.account_id}:role/{s.name('scheduler')}",
+            "MODELPORT_SCHEDULE_GROUP": self.schedule_group,
             "MODELPORT_EVENT_BUS_NAME": self.event_bus,
             "MODELPORT_REST_API_ID": s.rest_api_id,
             "MODELPORT_API_STAGE_NAME": s.api_stage_name,
@@ -134,6 +146,16 @@ def create_all(client: Callable[[str], Any], s: PlatformSettings, names: Names) 
             }]
         },
     )  # fmt: skip
+    # new capture files → the capture indexer (labels are checked against what was captured)
+    capture_arn = create_queue_pair(client("sqs"), names.capture_queue, names.capture_dead_letter_queue,
+                                    s.max_receive_count)
+    client("s3").put_bucket_notification_configuration(
+        Bucket=names.captures_bucket,
+        NotificationConfiguration={"QueueConfigurations": [{
+            "QueueArn": capture_arn, "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".jsonl"}]}},
+        }]},
+    )  # fmt: skip
     events = client("events")
     try:
         events.create_event_bus(Name=names.event_bus)
@@ -157,6 +179,13 @@ def create_execution_boundary(iam: Any, s: PlatformSettings, names: Names) -> No
     except ClientError as error:
         if error.response["Error"]["Code"] != "EntityAlreadyExists":
             raise
+    scheduler = client("scheduler")
+    try:  # (moto's CreateScheduleGroup would replace an existing group, schedules and all)
+        scheduler.get_schedule_group(Name=names.schedule_group)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        scheduler.create_schedule_group(Name=names.schedule_group)
 
 
 def create_tables(dynamodb: Any, names: Names) -> None:
@@ -186,16 +215,21 @@ def create_bucket(s3: Any, name: str) -> None:
 
 
 def create_queues(sqs: Any, names: Names, max_receive_count: int) -> str:
-    dlq_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
+    return create_queue_pair(sqs, names.queue, names.dead_letter_queue, max_receive_count)
+
+
+def create_queue_pair(sqs: Any, queue: str, dead_letter_queue: str, max_receive_count: int) -> str:
+    """A queue with its DLQ (redrive after `max_receive_count`); returns the queue's ARN."""
+    dlq_url = sqs.create_queue(QueueName=dead_letter_queue)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)})
-    url = sqs.create_queue(QueueName=names.queue)["QueueUrl"]
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "30"})
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
-def queue_url(sqs: Any, names: Names) -> str:
-    return sqs.get_queue_url(QueueName=names.queue)["QueueUrl"]
+def queue_url(sqs: Any, names: Names, queue: str | None = None) -> str:
+    return sqs.get_queue_url(QueueName=queue or names.queue)["QueueUrl"]
 
 
 def create_event_feed(client: Callable[[str], Any], names: Names) -> str:
@@ -220,6 +254,7 @@ def create_state_machines(sfn: Any, s: PlatformSettings, names: Names, lambda_ar
     values = {
         "DeployStepsFunctionArn": lambda_arn("deploy-steps"),
         "RetrainStepsFunctionArn": lambda_arn("retrain-steps"),
+        "MonitorStepsFunctionArn": lambda_arn("monitor-steps"),
         "DeployStateMachineArn": names.state_machine_arn(s, names.deploy_state_machine),
         "SageMakerRoleArn": names.sagemaker_role_arn,
         "ArtifactsBucket": names.artifacts_bucket,
@@ -229,7 +264,9 @@ def create_state_machines(sfn: Any, s: PlatformSettings, names: Names, lambda_ar
     }
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
     role = f"arn:aws:iam::{s.account_id}:role/{s.name('workflows')}"
-    for name, file in ((names.deploy_state_machine, "deploy.asl.json"), (names.retrain_state_machine, "retrain.asl.json")):
+    machines = ((names.deploy_state_machine, "deploy.asl.json"), (names.retrain_state_machine, "retrain.asl.json"),
+                (names.monitor_state_machine, "monitor.asl.json"))
+    for name, file in machines:
         path = ASL_DIR / file
         if not path.is_file():
             continue

@@ -35,6 +35,8 @@ class PlatformSettings(LocalSettings):
     gateway_workers: int = Field(default=16, ge=1, le=256)
     #: the web console's build served at /console/ (default: console/dist of this checkout).
     console_dir: Path | None = None
+    #: how often the local EventBridge Scheduler looks for due schedules (drift monitoring).
+    scheduler_interval_s: float = Field(default=5.0, gt=0)
 
     def name(self, suffix: str) -> str:
         """Physical name of a local resource."""

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from modelport.local.sagemaker.endpoints import Endpoints
-from modelport.local.sagemaker.processing import KIND as PROCESSING, Processing, local_path
+from modelport.local.sagemaker.processing import KIND as PROCESSING
+from modelport.local.sagemaker.processing import Processing, local_path
 from modelport.local.sagemaker.shapes import SageMakerError, not_found, validation
 from modelport.local.sagemaker.store import Store
 from modelport.local.sagemaker.training import Training

@@ -165,6 +165,15 @@ def test_every_payload_format_reads_as_the_same_rows():
     assert set(window.features["plan"].tolist()) == {"pro"}
 
 
+def test_a_request_in_the_last_partial_second_is_in_the_window():
+    profile = baseline.profile(training(n=200))
+    end = START + timedelta(seconds=30, milliseconds=400)  # the run started 0.4 s into that second
+    reader = WindowReader(profile, start=START, end=end)
+    reader.read_lines([capture_line({"instances": [[1.0, 2.0, "pro"]]}, {"predictions": [1]}, inference_id="late",
+                                    at=START + timedelta(seconds=30))])
+    assert reader.window().inference_ids.tolist() == ["late"]
+
+
 def test_captures_outside_the_window_are_left_out():
     profile = baseline.profile(training(n=200))
     reader = WindowReader(profile, start=START, end=START + timedelta(hours=1))

@@ -21,6 +21,9 @@ import pytest
 # Imported here, in the main thread: the platform's event source and warm-up threads would
 # otherwise import the handlers concurrently, which Powertools' package does not survive.
 import functions.deployments.handler
+import functions.monitoring.handler
+import functions.monitoring.indexer
+import functions.monitoring.steps
 import functions.retraining.handler
 import functions.workflows.deploy_steps
 import functions.workflows.retrain_steps

@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 
 from functions.core import errors
+from functions.monitoring import steps as monitor_steps
 from functions.workflows import deploy_steps, retrain_steps
 
 ASL = Path(deploy_steps.__file__).parent
 CONTRACT_SUBSTITUTIONS = {
     "DeployStepsFunctionArn", "RetrainStepsFunctionArn", "DeployStateMachineArn", "SageMakerRoleArn",
-    "ArtifactsBucket", "DatasetsBucket", "CapturesBucket", "EventBusName",
+    "ArtifactsBucket", "DatasetsBucket", "CapturesBucket", "EventBusName", "MonitorStepsFunctionArn",
 }  # fmt: skip
-HANDLERS = {"deploy": ("DeployStepsFunctionArn", deploy_steps.STEPS), "retrain": ("RetrainStepsFunctionArn", retrain_steps.STEPS)}
+HANDLERS = {"deploy": ("DeployStepsFunctionArn", deploy_steps.STEPS), "retrain": ("RetrainStepsFunctionArn", retrain_steps.STEPS),
+            "monitor": ("MonitorStepsFunctionArn", monitor_steps.STEPS)}
 DOMAIN_ERRORS = {name for name, cls in inspect.getmembers(errors, inspect.isclass) if issubclass(cls, errors.DomainError)}
 DOMAIN_ERRORS -= {"ConcurrentModification"}  # a lost optimistic-concurrency race is transient
 
@@ -33,7 +35,7 @@ def targets(state: dict) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("name", ["deploy", "retrain"])
+@pytest.mark.parametrize("name", ["deploy", "retrain", "monitor"])
 def test_every_transition_target_exists_and_every_state_is_reachable(name):
     doc = definition(name)
     states = doc["States"]
@@ -52,7 +54,7 @@ def test_every_transition_target_exists_and_every_state_is_reachable(name):
     assert seen == set(states), f"{name}: unreachable {set(states) - seen}"
 
 
-@pytest.mark.parametrize("name", ["deploy", "retrain"])
+@pytest.mark.parametrize("name", ["deploy", "retrain", "monitor"])
 def test_every_task_has_a_catch_of_every_error(name):
     for state_name, state in definition(name)["States"].items():
         if state["Type"] == "Task":
@@ -60,7 +62,7 @@ def test_every_task_has_a_catch_of_every_error(name):
             assert "States.ALL" in catches, f"{name}: task {state_name} has no Catch of States.ALL"
 
 
-@pytest.mark.parametrize("name", ["deploy", "retrain"])
+@pytest.mark.parametrize("name", ["deploy", "retrain", "monitor"])
 def test_retries_name_only_transient_errors(name):
     for state_name, state in definition(name)["States"].items():
         for retrier in state.get("Retry", []):
@@ -70,7 +72,7 @@ def test_retries_name_only_transient_errors(name):
             assert retrier.get("BackoffRate", 1) > 1 and retrier["MaxAttempts"] <= 6
 
 
-@pytest.mark.parametrize("name", ["deploy", "retrain"])
+@pytest.mark.parametrize("name", ["deploy", "retrain", "monitor"])
 def test_substitutions_and_lambda_steps_match_the_contract_and_the_handlers(name):
     text = (ASL / f"{name}.asl.json").read_text()
     assert set(re.findall(r"\$\{(\w+)\}", text)) <= CONTRACT_SUBSTITUTIONS
@@ -90,14 +92,14 @@ def test_substitutions_and_lambda_steps_match_the_contract_and_the_handlers(name
     assert used == set(steps), f"{name}: steps without a state {set(steps) - used}, unknown {used - set(steps)}"
 
 
-@pytest.mark.parametrize("name", ["deploy", "retrain"])
+@pytest.mark.parametrize("name", ["deploy", "retrain", "monitor"])
 def test_polling_is_wait_states_bounded_by_the_step(name):
     waits = {n: s for n, s in definition(name)["States"].items() if s["Type"] == "Wait"}
     assert len(waits) == 1
     [wait] = waits.values()
     assert "SecondsPath" in wait and "Seconds" not in wait
     check = definition(name)["States"][wait["Next"]]
-    assert check["Type"] == "Task" and check["Parameters"]["step"] in ("wait_endpoint", "wait_training")
+    assert check["Type"] == "Task" and check["Parameters"]["step"] in ("wait_endpoint", "wait_training", "wait_job")
 
 
 def test_a_failed_flush_still_records_success_without_losing_the_error():
@@ -138,7 +140,7 @@ def _retried(state: dict, error: str) -> dict | None:
     return None
 
 
-@pytest.mark.parametrize("name", ["deploy", "retrain"])
+@pytest.mark.parametrize("name", ["deploy", "retrain", "monitor"])
 def test_sagemaker_throttling_is_retried_as_aws_reports_it(name):
     """The optimized SageMaker integrations report every AWS error as
     `SageMaker.AmazonSageMakerException`, the AWS error code only in the Cause
@@ -202,3 +204,15 @@ def test_a_misspelt_or_mis_shaped_parameter_fails_the_check():
         check("UpdateEndpoint", service, op, resolve(shaped, state_input))
     with pytest.raises(KeyError):  # a JSONPath the state input does not have
         resolve({"EndpointName.$": "$.plan.endpoint_name"}, state_input)
+
+
+def test_the_drift_job_reads_and_writes_where_the_job_expects():
+    from model_containers.monitoring import job
+
+    request = definition("monitor")["States"]["CreateProcessingJob"]["Parameters"]
+    inputs = {i["InputName"]: i["S3Input"]["LocalPath"] for i in request["ProcessingInputs"]}
+    assert inputs == {name: f"/opt/ml/{path}" for name, path in (
+        ("config", job.CONFIG), ("captures", job.CAPTURES), ("model", job.MODEL), ("labels", job.LABELS))}
+    [output] = request["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["LocalPath"] == f"/opt/ml/{job.REPORT}"
+    assert request["AppSpecification"]["ContainerEntrypoint"][-1] == "monitor"

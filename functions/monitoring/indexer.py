@@ -1,0 +1,136 @@
+"""Lambda `capture indexer`: SQS batches of S3 notifications of new capture files → one
+`INFER#<inference id>` item per captured request (model, alias, endpoint, time), so that
+labels posted later can be checked against what was really captured.
+
+A capture key is `<endpoint>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl` (the deploy
+workflow's DestinationS3Uri is `s3://<captures>/<endpoint>`); the endpoint's claim says
+which model and alias it serves. Items expire (DynamoDB TTL) `label_days` after the
+inference (the model's policy). Keys outside the layout (e.g. `monitoring/` reports),
+endpoints nobody claimed and requests without an inference id are skipped and logged;
+indexing the same file twice writes the same items. A message that is not an S3
+notification fails (partial batch failure) and reaches the DLQ after its retries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from functions.adapters.feedback import DynamoFeedback
+from functions.adapters.monitoring import CaptureBucket
+from functions.adapters.wiring import build_deps, client
+from functions.core.endpoints import EndpointClaim
+from functions.core.feedback import CapturedInference
+from functions.core.models import Model
+from functions.core.ports import Deps
+from functions.monitoring.settings import IndexerSettings
+from functions.workflows.wiring import once
+
+logger = Logger(service="capture-indexer")
+processor = BatchProcessor(event_type=EventType.SQS)
+#: `<endpoint>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl`
+CAPTURE_KEY = re.compile(r"^(?P<endpoint>[^/]+)/(?P=endpoint)/(?P<variant>[^/]+)/\d{4}/\d{2}/\d{2}/\d{2}/[^/]+\.jsonl$")
+
+
+@dataclass(frozen=True)
+class IndexerEnv:
+    settings: IndexerSettings
+    deps: Deps
+    index: DynamoFeedback
+    captures: CaptureBucket
+    owners: dict[str, tuple[EndpointClaim, int] | None] = field(default_factory=dict)
+
+
+@once
+def indexer_env() -> IndexerEnv:
+    settings = IndexerSettings()  # type: ignore[call-arg] - from the environment
+    return IndexerEnv(settings=settings, deps=build_deps(settings, client),
+                      index=DynamoFeedback(client("dynamodb"), settings.table_name),
+                      captures=CaptureBucket(client("s3"), settings.captures_bucket))
+
+
+class MalformedNotification(ValueError):
+    """The message is not an S3 event notification."""
+
+
+def handle_message(record: SQSRecord) -> None:
+    try:
+        body = json.loads(record.body)
+    except ValueError:
+        raise MalformedNotification(f"message {record.message_id} is not JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedNotification(f"message {record.message_id} is not an S3 notification")
+    if body.get("Event") == "s3:TestEvent":
+        return
+    if not isinstance(body.get("Records"), list):
+        raise MalformedNotification(f"message {record.message_id} is not an S3 notification")
+    env = indexer_env()
+    for item in S3Event(body).records:
+        key = unquote_plus(item.s3.get_object.key)
+        if item.event_name.startswith("ObjectCreated:") and item.s3.bucket.name == env.settings.captures_bucket:
+            index_file(env, key)
+
+
+def index_file(env: IndexerEnv, key: str) -> int:
+    """Index one capture file; returns how many requests it recorded."""
+    match = CAPTURE_KEY.match(key)
+    if match is None:
+        logger.info("not a capture file", extra={"key": key})
+        return 0
+    owner = _owner(env, match["endpoint"])
+    if owner is None:
+        logger.info("capture of an endpoint no model alias claims", extra={"key": key})
+        return 0
+    claim, label_days = owner
+    body = env.captures.read(key)
+    items = []
+    for line in body.splitlines():
+        found = _inference(line)
+        if found is None:
+            continue
+        inference_id, when = found
+        items.append(CapturedInference(
+            inference_id=inference_id, model=claim.model, alias=claim.alias, endpoint=claim.endpoint,
+            variant=match["variant"], time=when, capture_key=key,
+            expires_at=int((when + timedelta(days=label_days)).timestamp()),
+        ))  # fmt: skip
+    env.index.index(items)
+    logger.info("capture file indexed", extra={"key": key, "requests": len(items), "model": claim.model})
+    return len(items)
+
+
+def _inference(line: bytes) -> tuple[str, datetime] | None:
+    try:
+        meta = json.loads(line)["eventMetadata"]
+        inference_id = meta.get("inferenceId")
+        return (str(inference_id), datetime.fromisoformat(meta["inferenceTime"])) if inference_id else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _owner(env: IndexerEnv, endpoint: str) -> tuple[EndpointClaim, int] | None:
+    """The endpoint's claim and its model's label window (cached for the environment's life:
+    a claim never moves)."""
+    if endpoint not in env.owners:
+        claim = env.deps.store.get(EndpointClaim.key_for(endpoint), EndpointClaim)
+        model = env.deps.store.get(Model.key_for(claim.model), Model) if claim else None
+        env.owners[endpoint] = (claim, model.policy.monitoring.label_days) if claim and model else None
+    return env.owners[endpoint]
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=handle_message, processor=processor, context=context)
