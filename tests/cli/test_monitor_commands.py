@@ -12,7 +12,7 @@ def test_a_pushed_baseline_is_monitored_from_the_cli(cli, platform, token, tmp_p
     name = f"m-{unique}"
     table = tmp_path / "train.csv"
     table.write_text("a,b,y\n" + "".join(f"{i % 20},{(i * 7) % 11},{(i % 20) + (i * 7) % 11}\n" for i in range(400)))
-    ok(cli("models", "create", name, "--framework", "python", "--owner", "team"))
+    ok(cli("models", "create", name, "--framework", "python", "--owner", "team", "--allow-code"))
     pushed = ok(cli("push", str(model_dir(tmp_path)), "-m", name, "--version", "1.0.0", *CARD,
                     "--baseline", str(table), "--target", "y"))
     assert "baseline profile sha256" in pushed

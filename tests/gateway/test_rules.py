@@ -30,7 +30,7 @@ from modelport.local.gateway.routing import Router
 
 SAMPLE = {"name": "churn", "spec": "1.x", "alias": "production", "key_id": "0123456789abcdef",
           "deployment_id": "20250101-120000-a1b2c3", "retrain_id": "20250101-120000-0123456789abcdef",
-          "change_id": "20250101-120000-d4e5f6"}
+          "change_id": "20250101-120000-d4e5f6", "run_id": "20250101-120000-a1b2c4"}
 STAGE = Stage(api_id="api1", stage="local", region="us-east-1", account_id="123456789012")
 
 

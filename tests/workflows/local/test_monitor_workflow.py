@@ -68,7 +68,7 @@ def watched(platform, tmp_path_factory):
                                      Body=table.to_csv(index=False).encode())
     registry.create_model(deps, ADMIN, NewModel(
         name=name, owner="alice", framework="sklearn",
-        policy=ModelPolicy(metric="mae", metric_direction="minimize", monitoring=MonitoringPolicy(
+        policy=ModelPolicy(metric="mae", metric_direction="minimize", allow_code=True, monitoring=MonitoringPolicy(
             schedule="rate(5 minutes)", window_hours=1, min_samples=50, on_drift="retrain",
             retrain_dataset=reference)),
         training=TrainingSpec(trainer="tabular", hyperparameters={"target": "y"},
@@ -142,7 +142,11 @@ def test_drifted_traffic_is_flagged_reported_announced_and_retrains(platform, ap
     # better version is submitted for approval, never deployed by the drift
     retrain = wait_for(lambda: (r := api.get(f"/v1/models/{watched}/retrains/{run['retrain_id']}").json())["status"]
                        in ("succeeded", "failed") and r, 120, 0.5, "the drift's retrain")
-    assert retrain["dataset"]["key"] == f"datasets/{watched}/reference/train.csv"
+    # the policy's dataset, copied into the model's dataset prefix (the trigger started it)
+    assert retrain["dataset"]["key"] == f"datasets/{watched}/incoming/drift/{run['id']}/train.csv"
+    reference = platform.client("s3").get_object(Bucket=platform.names.datasets_bucket,
+                                                 Key=f"datasets/{watched}/reference/train.csv")["Body"].read()
+    assert retrain["dataset"]["sha256"] == hashlib.sha256(reference).hexdigest()
     assert retrain["outcome"] in ("submitted", "rejected_by_evaluation", "registered"), retrain
     assert api.get(f"/v1/models/{watched}/aliases").json()["items"][0]["version"] == "1.0.0"
     audit = [e["action"] for e in api.get("/v1/audit", params={"chain": watched, "limit": 100}).json()["items"]]
@@ -194,7 +198,8 @@ def test_runs_are_refused_or_judge_nothing_when_there_is_nothing_to_judge(platfo
 
 def test_a_window_without_traffic_is_insufficient_data(platform, api, deps, tmp_path, unique):
     name = f"idle-{unique}"
-    registry.create_model(deps, ADMIN, NewModel(name=name, owner="alice", framework="python"))
+    registry.create_model(deps, ADMIN, NewModel(name=name, owner="alice", framework="python",
+                                                policy=ModelPolicy(allow_code=True)))
     monitored_version(platform, deps, tmp_path, name)
     deploy(api, name, "1.0.0")
     run = run_to_end(api, name, window_hours=1)
