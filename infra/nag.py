@@ -154,8 +154,7 @@ def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
     acknowledge(
         role, "IAM5",
         "Endpoints read any published model artifact, training jobs read datasets and write their "
-        "output, endpoints write captures, the drift job reads captures and writes its report: "
-        "each limited to its prefix.",
+        "output, endpoints write captures: each limited to its prefix.",
         objects(serving, data.artifacts_bucket, "models/*"), objects(serving, data.artifacts_bucket, "training/*"),
         objects(serving, data.datasets_bucket, "datasets/*"), objects(serving, data.captures_bucket, "*"),
     )  # fmt: skip
@@ -163,6 +162,17 @@ def acknowledge_findings(platform: Platform) -> list[Acknowledged]:
         role, "IAM5", "SageMaker names its log groups /aws/sagemaker/<kind>/<resource name>.",
         arn("logs", "log-group:/aws/sagemaker/*"),
     )
+    drift = serving.drift_job_role
+    acknowledge(drift, "IAM5", "ecr:GetAuthorizationToken takes no resource ARN.", "Resource::*")
+    acknowledge(
+        drift, "IAM5",
+        "The drift job reads the window's capture files (keyed per endpoint and hour) and its inputs under "
+        "monitoring/, the version's artifact under models/, and writes its report under monitoring/.",
+        objects(serving, data.captures_bucket, "*"), objects(serving, data.captures_bucket, "monitoring/*"),
+        objects(serving, data.artifacts_bucket, "models/*"),
+    )  # fmt: skip
+    acknowledge(drift, "IAM5", "SageMaker names processing jobs' log groups /aws/sagemaker/ProcessingJobs.",
+                arn("logs", "log-group:/aws/sagemaker/ProcessingJobs*"))
     acknowledge(
         role, "IAM5",
         "Deployment guardrails read each endpoint's auto-rollback alarms, named after the endpoint "

@@ -16,7 +16,8 @@ from infra.stacks.data import DataStack
 
 
 class ServingStack(Stack):
-    """Exposes `sagemaker_role` (pinned endpoints), `execution_boundary` (the boundary of the
+    """Exposes `sagemaker_role` (pinned endpoints), `drift_job_role` (the drift job: platform
+    code only, reading captures and one model artifact), `execution_boundary` (the boundary of the
     per-model execution roles), `cpu_repository`, `gpu_repository`, `cpu_image_uri`,
     `gpu_image_uri` and `endpoints` (the pinned `ModelEndpoint`s, whose rollback alarms
     notify the stage's alarm topic)."""
@@ -40,9 +41,18 @@ class ServingStack(Stack):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
                 {"StringEquals": {"aws:SourceAccount": self.account}}
             ),
-            description="Modelport endpoints, training and drift jobs: read models/data/captures, write captures/output",
+            description="Modelport endpoints and training jobs: read models/data, write captures/output",
         )
         self._grant_sagemaker_role()
+        self.drift_job_role = iam.Role(
+            self,
+            "DriftJobRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": self.account}}
+            ),
+            description="Modelport drift job (a processing job on Modelport's image): read captures, write reports",
+        )
+        self._grant_drift_job_role()
         self.execution_boundary = self._execution_boundary()
 
         self.endpoints = [self._pinned(pinned) for pinned in settings.pinned_endpoints]
@@ -81,6 +91,27 @@ class ServingStack(Stack):
             empty_on_delete=False,
         )
 
+    def _grant_drift_job_role(self) -> None:
+        """SageMaker downloads the drift job's inputs (the window's capture files, its config
+        and labels under monitoring/, listed as S3Prefix inputs; the version's artifact) and
+        uploads its report under monitoring/ with this role; the job runs Modelport's image."""
+        role, data = self.drift_job_role, self.data
+        grant_objects(role, data.captures_bucket, "*", "s3:GetObject")
+        grant_list(role, data.captures_bucket, "monitoring/")
+        grant_objects(role, data.captures_bucket, "monitoring/*", "s3:PutObject")
+        grant_objects(role, data.artifacts_bucket, "models/*", "s3:GetObject")
+        grant_key(role, data.key, write=True)
+        self.cpu_repository.grant_pull(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ProcessingJobLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[self.format_arn(service="logs", resource="log-group",
+                                           resource_name="/aws/sagemaker/ProcessingJobs*",
+                                           arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+            )
+        )
+
     def _grant_sagemaker_role(self) -> None:
         role, data = self.sagemaker_role, self.data
         # endpoints read model artifacts; training jobs read datasets and write their output
@@ -89,10 +120,6 @@ class ServingStack(Stack):
         grant_objects(role, data.datasets_bucket, "datasets/*", "s3:GetObject")
         grant_list(role, data.datasets_bucket, "datasets/")
         grant_objects(role, data.captures_bucket, "*", "s3:PutObject")
-        # the drift job (a processing job) reads the window's captures and its inputs under
-        # monitoring/ (config and labels are S3Prefix inputs: listed), and writes its report there
-        grant_objects(role, data.captures_bucket, "*", "s3:GetObject")
-        grant_list(role, data.captures_bucket, "monitoring/")
         grant_key(role, data.key, write=True)
         self.cpu_repository.grant_pull(role)
         self.gpu_repository.grant_pull(role)

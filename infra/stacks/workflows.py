@@ -347,6 +347,7 @@ class WorkflowsStack(NestedStack):
             "RetrainStepsFunctionArn": self.retrain_steps.function.function_arn,
             "MonitorStepsFunctionArn": self.monitor_steps.function.function_arn,
             "SageMakerRoleArn": serving.sagemaker_role.role_arn,
+            "DriftJobRoleArn": serving.drift_job_role.role_arn,
             "ArtifactsBucket": data.artifacts_bucket.bucket_name,
             "DatasetsBucket": data.datasets_bucket.bucket_name,
             "CapturesBucket": data.captures_bucket.bucket_name,
@@ -393,10 +394,12 @@ class WorkflowsStack(NestedStack):
                         actions=["iam:PassRole"], resources=[self._execution_role_arns()],
                         conditions={"StringEquals": {"iam:PassedToService": execution_scope.SAGEMAKER}},
                     ))  # fmt: skip
-
-                if any(a in service_actions for a in ("sagemaker:CreateModel", "sagemaker:CreateTrainingJob",
-                                                      "sagemaker:CreateProcessingJob")):
-                    grant_pass_role(role, self.serving.sagemaker_role)
+                if "sagemaker:CreateProcessingJob" in service_actions:
+                    # the drift job runs Modelport's own image with a role of its own
+                    role.add_to_policy(iam.PolicyStatement(
+                        actions=["iam:PassRole"], resources=[self.serving.drift_job_role.role_arn],
+                        conditions={"StringEquals": {"iam:PassedToService": execution_scope.SAGEMAKER}},
+                    ))  # fmt: skip
             elif service == "events":
                 resources = [self.event_bus.event_bus_arn]
             elif service == "states" and "DeployStateMachineArn" in substitutions:

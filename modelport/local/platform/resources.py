@@ -163,6 +163,13 @@ def create_all(client: Callable[[str], Any], s: PlatformSettings, names: Names) 
         if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
             raise
     create_execution_boundary(client("iam"), s, names)
+    scheduler = client("scheduler")
+    try:  # (moto's CreateScheduleGroup would replace an existing group, schedules and all)
+        scheduler.get_schedule_group(Name=names.schedule_group)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        scheduler.create_schedule_group(Name=names.schedule_group)
 
 
 def create_execution_boundary(iam: Any, s: PlatformSettings, names: Names) -> None:
@@ -179,13 +186,6 @@ def create_execution_boundary(iam: Any, s: PlatformSettings, names: Names) -> No
     except ClientError as error:
         if error.response["Error"]["Code"] != "EntityAlreadyExists":
             raise
-    scheduler = client("scheduler")
-    try:  # (moto's CreateScheduleGroup would replace an existing group, schedules and all)
-        scheduler.get_schedule_group(Name=names.schedule_group)
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        scheduler.create_schedule_group(Name=names.schedule_group)
 
 
 def create_tables(dynamodb: Any, names: Names) -> None:
@@ -257,6 +257,7 @@ def create_state_machines(sfn: Any, s: PlatformSettings, names: Names, lambda_ar
         "MonitorStepsFunctionArn": lambda_arn("monitor-steps"),
         "DeployStateMachineArn": names.state_machine_arn(s, names.deploy_state_machine),
         "SageMakerRoleArn": names.sagemaker_role_arn,
+        "DriftJobRoleArn": f"arn:aws:iam::{s.account_id}:role/{s.name('drift-job')}",
         "ArtifactsBucket": names.artifacts_bucket,
         "DatasetsBucket": names.datasets_bucket,
         "CapturesBucket": names.captures_bucket,

@@ -16,7 +16,7 @@ from functions.workflows import deploy_steps, retrain_steps
 ASL = Path(deploy_steps.__file__).parent
 CONTRACT_SUBSTITUTIONS = {
     "DeployStepsFunctionArn", "RetrainStepsFunctionArn", "DeployStateMachineArn", "SageMakerRoleArn",
-    "ArtifactsBucket", "DatasetsBucket", "CapturesBucket", "EventBusName", "MonitorStepsFunctionArn",
+    "ArtifactsBucket", "DatasetsBucket", "CapturesBucket", "EventBusName", "MonitorStepsFunctionArn", "DriftJobRoleArn",
 }  # fmt: skip
 HANDLERS = {"deploy": ("DeployStepsFunctionArn", deploy_steps.STEPS), "retrain": ("RetrainStepsFunctionArn", retrain_steps.STEPS),
             "monitor": ("MonitorStepsFunctionArn", monitor_steps.STEPS)}
