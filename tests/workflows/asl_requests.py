@@ -21,7 +21,7 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 
 NATIVE = "arn:aws:states:::"
-#: every native Task of deploy.asl.json and retrain.asl.json, and the local workflow test
+#: every native Task of deploy.asl.json, retrain.asl.json and monitor.asl.json, and the local workflow test
 #: whose run checks its request (tests/workflows/unit/test_asl.py keeps this list complete).
 CHECKED_BY = {
     "deploy:CreateModel": "tests/workflows/local/test_deploy_workflow.py::test_first_deploy_then_canary_update",
@@ -31,6 +31,9 @@ CHECKED_BY = {
     "retrain:CreateTrainingJob": (
         "tests/workflows/local/test_retrain_workflow.py::"
         "test_a_better_model_is_registered_with_lineage_and_deployed_to_staging"
+    ),
+    "monitor:CreateProcessingJob": (
+        "tests/workflows/local/test_monitor_workflow.py::test_drifted_traffic_is_flagged_reported_announced_and_retrains"
     ),
 }
 _FORMAT = re.compile(r"^States\.Format\(\s*'((?:[^'\\]|\\.)*)'\s*((?:,\s*[^,]+?)*)\s*\)$")

@@ -22,6 +22,7 @@ from functions.core.monitoring_policy import MonitoringPolicy
 from model_containers import artifact
 from model_containers.monitoring import baseline
 from modelport.local.testing import wait_for
+from tests.workflows.asl_requests import validated_tasks
 from tests.workflows.local.conftest import APPROVER, CARD, PUBLISHER, deploy
 from tests.workflows.local.test_retrain_workflow import ADMIN
 
@@ -119,6 +120,12 @@ def test_drifted_traffic_is_flagged_reported_announced_and_retrains(platform, ap
 
     run = run_to_end(api, watched)
     assert run["status"] == "succeeded", run
+    # the CreateProcessingJob request, resolved from the run's state input, is valid for botocore's model
+    sfn = platform.client("stepfunctions")
+    machine = next(m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]
+                   if m["name"] == platform.names.monitor_state_machine)
+    [execution] = [e for e in sfn.list_executions(stateMachineArn=machine)["executions"] if e["name"] == run["id"]]
+    assert "CreateProcessingJob" in validated_tasks(sfn, execution["executionArn"])
     assert (run["outcome"], run["drifted_features"]) == ("drift", ["x1"])
     assert run["statuses"]["x2"] == "ok" and run["rows"] == 300 and run["records"] == 300
     assert run["live_metric"] == {"metric": "mae", "value": pytest.approx(1.0), "n": 150, "labels": 150}

@@ -174,7 +174,7 @@ def test_every_native_task_request_is_checked_against_botocores_model_by_a_run()
     local run; a native Task added to either ASL must get such a check."""
     from tests.workflows.asl_requests import CHECKED_BY
 
-    native = {f"{name}:{state_name}" for name in ("deploy", "retrain")
+    native = {f"{name}:{state_name}" for name in ("deploy", "retrain", "monitor")
               for state_name, state in definition(name)["States"].items()
               if state["Type"] == "Task" and state["Resource"].startswith("arn:aws:states:::")}
     assert native == set(CHECKED_BY)
