@@ -9,6 +9,10 @@ One `name=value` line per figure (see README.md, "The platform"):
   process (the reference) and through the local gateway (route match, cached authorizer,
   direct path to SageMaker runtime), both from the same keep-alive client in this process
   while the platform runs in its own. Target: ≤ 1 ms added at p50.
+* `gateway.wrk.c<N>.*` — wrk at 1, 8 and 64 connections, the endpoint process straight
+  (the reference) and through the gateway, side by side in alternating rounds; medians.
+  Targets (issue 11): at 8 and 64 connections ≥ 0.8× the direct throughput, ≤ 1 ms added
+  at p50.
 * `demo.*` — `python -m modelport demo --exit` wall time and per step. Target ≤ 60 s.
 """
 
@@ -156,7 +160,60 @@ def gateway_overhead(up: LocalUp, token: str, requests: int) -> None:
     emit("gateway.invoke.target_added_p50_ms", "1.0")
 
 
-def ready_and_gateway(runs: int, requests: int) -> None:
+def _wrk(url: str, script: Path, connections: int, seconds: float) -> tuple[float, float, float, int]:
+    """(req/s, p50 ms, p99 ms, non-2xx) of one wrk run."""
+    done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
+                          capture_output=True, text=True, timeout=seconds + 30, check=True)
+    out = done.stdout
+    rps = float(out.split("Requests/sec:")[1].split()[0])
+    latency = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("50%", "99%"):
+            value = parts[1]
+            unit = 1e-3 if value.endswith("us") else (1e3 if value.endswith("s") and not value.endswith("ms") else 1.0)
+            latency[parts[0]] = float(value.rstrip("mus")) * unit
+    errors = int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in out else 0
+    return rps, latency["50%"], latency["99%"], errors
+
+
+def gateway_throughput(up: LocalUp, token: str, rounds: int, seconds: float) -> None:
+    """wrk against the endpoint process and through the gateway, alternating rounds."""
+    import shutil
+
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+    port = serving_port(up.process.pid)
+    with tempfile.TemporaryDirectory() as tmp:
+        body = BODY.decode()
+        direct = Path(tmp) / "direct.lua"
+        direct.write_text(f'wrk.method = "POST"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "application/json"\n')
+        gateway = Path(tmp) / "gateway.lua"
+        gateway.write_text(direct.read_text() + f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+        targets = {"direct_endpoint": (f"http://127.0.0.1:{port}/invocations", direct),
+                   "through_gateway": (f"{up.info['api_url']}/v1/models/bench/invocations", gateway)}
+        for connections in (1, 8, 64):
+            results: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in targets}
+            for name, (url, script) in targets.items():
+                _wrk(url, script, connections, 1.0)  # warm up
+            for _ in range(rounds):
+                for name, (url, script) in targets.items():
+                    results[name].append(_wrk(url, script, connections, seconds))
+            medians = {name: [statistics.median(r[i] for r in runs) for i in range(3)] for name, runs in results.items()}
+            for name, (rps, p50, p99) in medians.items():
+                emit(f"gateway.wrk.c{connections}.{name}.req_per_s", round(rps))
+                emit(f"gateway.wrk.c{connections}.{name}.p50_ms", f"{p50:.3f}")
+                emit(f"gateway.wrk.c{connections}.{name}.p99_ms", f"{p99:.3f}")
+                emit(f"gateway.wrk.c{connections}.{name}.non_2xx", sum(r[3] for r in results[name]))
+            ratio = medians["through_gateway"][0] / medians["direct_endpoint"][0]
+            emit(f"gateway.wrk.c{connections}.throughput_ratio_vs_direct", f"{ratio:.2f}")
+            emit(f"gateway.wrk.c{connections}.added_p50_ms",
+                 f"{medians['through_gateway'][1] - medians['direct_endpoint'][1]:.3f}")
+    emit("gateway.wrk.target_ratio_at_8_and_64", "0.8")
+    emit("gateway.wrk.target_added_p50_ms", "1.0")
+
+
+def ready_and_gateway(runs: int, requests: int, rounds: int = 5, seconds: float = 4.0) -> None:
     moto_s, _ = fresh(READY_MOTO, runs=runs)
     empty, workflows = [], []
     for _ in range(runs):
@@ -175,6 +232,7 @@ def ready_and_gateway(runs: int, requests: int) -> None:
         up.start()
         token = deploy_sum_model(up, Path(tmp))
         gateway_overhead(up, token, requests)
+        gateway_throughput(up, token, rounds, seconds)
         up.stop()
         restored = []
         for _ in range(runs):
@@ -213,10 +271,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="fresh starts per time-to-ready figure")
     parser.add_argument("--requests", type=int, default=1000, help="invocations per path")
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--rounds", type=int, default=5, help="wrk rounds per path and connection count")
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds per wrk round")
     args = parser.parse_args()
     emit("host.cpus", str(os.cpu_count()))
     emit("host.load_avg_1m_before", f"{os.getloadavg()[0]:.2f}")
-    ready_and_gateway(args.runs, args.requests)
+    ready_and_gateway(args.runs, args.requests, args.rounds, args.duration)
     if not args.skip_demo:
         demo()
     emit("host.load_avg_1m_after", f"{os.getloadavg()[0]:.2f}")

@@ -144,3 +144,28 @@ def test_the_journal_is_compacted_into_a_snapshot_and_dropped(cloud, aws, unique
     ddb.put_item(TableName=table, Item={"PK": {"S": "after"}})
     crash_and_restart(cloud)
     assert ddb.scan(TableName=table)["Count"] == 21
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(cloud, aws, unique):
+    """Local transactions undo only the items they touched (moto copies whole tables)."""
+    ddb = aws("dynamodb")
+    table = f"tx-{unique}"
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
+    ddb.put_item(TableName=table, Item={"PK": {"S": "kept"}, "v": {"N": "1"}})
+    ddb.put_item(TableName=table, Item={"PK": {"S": "guard"}, "v": {"N": "1"}})
+    with pytest.raises(ddb.exceptions.TransactionCanceledException) as cancelled:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {"PK": {"S": "new"}}}},
+            {"Update": {"TableName": table, "Key": {"PK": {"S": "kept"}}, "UpdateExpression": "SET v = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+            {"Delete": {"TableName": table, "Key": {"PK": {"S": "guard"}},
+                        "ConditionExpression": "v = :nine", "ExpressionAttributeValues": {":nine": {"N": "9"}}}},
+        ])
+    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    items = {i["PK"]["S"]: i.get("v") for i in ddb.scan(TableName=table)["Items"]}
+    assert items == {"kept": {"N": "1"}, "guard": {"N": "1"}}
+    crash_and_restart(cloud)  # and nothing of it was journaled
+    assert {i["PK"]["S"] for i in ddb.scan(TableName=table)["Items"]} == {"kept", "guard"}

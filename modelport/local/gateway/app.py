@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
@@ -84,9 +84,12 @@ class GatewayApp:
         authorizer_function: str = "authorizer",
         workers: int = 16,
         console: ConsoleSite | None = None,
+        ainvoke_endpoint: Callable[..., Awaitable[Any]] | None = None,
     ) -> None:
         self.invoke_lambda = invoke_lambda
         self.invoke_endpoint = invoke_endpoint
+        #: the same on the event loop (no thread hop per inference request), when given
+        self.ainvoke_endpoint = ainvoke_endpoint
         self.stage = stage if stage is not None else Stage()
         self.cache = cache if cache is not None else AuthorizerCache(known_context=known_context(self.stage))
         self.authorizer_function = authorizer_function
@@ -194,19 +197,22 @@ class GatewayApp:
         self, route: Any, incoming: Incoming, context: dict[str, str], request_id: str
     ) -> tuple[int, list, bytes]:
         endpoint = context.get("endpoint")
-        if not endpoint or self.invoke_endpoint is None:
+        if not endpoint or (self.invoke_endpoint is None and self.ainvoke_endpoint is None):
             return _error(500, "InternalError", "Internal server error")
         forwarded = {h: incoming.header(h) for h in INFERENCE_HEADERS}
         content_type, attributes = forwarded["Content-Type"], None
         if route.oip_v2:  # the /v2 integration's mapping template (functions.apigw)
             content_type, attributes = oip_v2_request(content_type, incoming.header(BINARY_EXTENSION_HEADER))
+        arguments = {
+            "content_type": content_type, "accept": forwarded["Accept"],
+            "target_variant": forwarded["X-Amzn-SageMaker-Target-Variant"],
+            "custom_attributes": attributes, "inference_id": request_id,
+        }  # fmt: skip
         try:
-            result = await self._run(
-                self.invoke_endpoint, endpoint, incoming.body,
-                content_type=content_type, accept=forwarded["Accept"],
-                target_variant=forwarded["X-Amzn-SageMaker-Target-Variant"],
-                custom_attributes=attributes, inference_id=request_id,
-            )  # fmt: skip
+            if self.ainvoke_endpoint is not None:
+                result = await self.ainvoke_endpoint(endpoint, incoming.body, **arguments)
+            else:
+                result = await self._run(self.invoke_endpoint, endpoint, incoming.body, **arguments)
         except Exception as exc:  # noqa: BLE001 - mapped as the Api stack's integration responses map them
             return _sagemaker_error(exc)
         headers = [(b"content-type", (result.content_type or "application/json").encode("latin-1")),

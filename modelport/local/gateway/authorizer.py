@@ -106,6 +106,9 @@ class RequestValues:
 
     def value(self, source: IdentitySource) -> Any:
         if source.kind == "header":
+            found = self.headers.get(source.name.title())  # how the gateway keys headers
+            if found is not None:
+                return found
             lowered = source.name.lower()
             return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
         if source.kind == "querystring":

@@ -9,6 +9,8 @@ from urllib.parse import unquote
 
 from functions.routes import ROUTES, Route
 
+_RECENT = 4096
+
 
 @dataclass(frozen=True)
 class Match:
@@ -28,9 +30,25 @@ class Router:
             self._by_length.setdefault(len(parts), []).append((route, template, names))
         for candidates in self._by_length.values():
             candidates.sort(key=lambda c: -sum(p is not None for p in c[1]))
+        #: answers for recent paths: an application calls the same few paths over and over
+        self._recent: dict[tuple[str, str], Match | None] = {}
 
     def match(self, method: str, raw_path: str) -> Match | None:
         """The route and its (decoded) path parameters; None when nothing matches."""
+        key = (method, raw_path)
+        try:
+            hit = self._recent[key]
+        except KeyError:
+            pass
+        else:  # a copy of the parameters: whoever gets them may change them
+            return Match(hit.route, dict(hit.params)) if hit is not None else None
+        found = self._match(method, raw_path)
+        if len(self._recent) >= _RECENT:
+            self._recent.clear()
+        self._recent[key] = found
+        return found
+
+    def _match(self, method: str, raw_path: str) -> Match | None:
         parts = raw_path.strip("/").split("/")
         for route, template, names in self._by_length.get(len(parts), ()):
             if route.method != method:

@@ -29,10 +29,11 @@ class GatewayServer:
         self._socket = _bind(host, port)
         self.port = self._socket.getsockname()[1]
         loop = "uvloop" if _has("uvloop") else "asyncio"
-        http = "httptools" if _has("httptools") else "h11"
+        http = _one_write_protocol() if _has("httptools") else "h11"
         config = uvicorn.Config(
             app, loop=loop, http=http, lifespan="off", log_level="warning", access_log=False,
             server_header=False, date_header=False, timeout_keep_alive=30,
+            proxy_headers=False,  # loopback only: no proxy in front whose headers to trust
         )  # fmt: skip
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
@@ -84,6 +85,48 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.setblocking(False)
     return sock
+
+
+class _CoalescedWrites:
+    """A transport whose writes of one loop turn go out as one `send`.
+
+    uvicorn writes a response's head and its body separately; on the inference path (a
+    small JSON body) that was two system calls per request, made while holding the GIL
+    that the embedded AWS's threads share: half of the gateway's GIL time under load.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data, self._pending = b"".join(self._pending), []
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._transport, name)
+
+
+def _one_write_protocol() -> type:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class OneWriteProtocol(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.transport = _CoalescedWrites(transport)  # type: ignore[assignment]
+
+    return OneWriteProtocol
 
 
 def _has(module: str) -> bool:

@@ -122,8 +122,11 @@ class Platform:
         self.cloud = self._cloud_factory(s)
         lambdas = self.cloud.aws.lambdas
         site = ConsoleSite(s.console_dir, console_config(api_url="", instance_types=resources.INSTANCE_TYPES, stage=s.stage))
+        from modelport.local.sagemaker import aio
+
         app = GatewayApp(lambdas.invoke, self.cloud.sagemaker.invoke, stage=stage, cache=cache,
-                         workers=s.gateway_workers, console=site)
+                         workers=s.gateway_workers, console=site,
+                         ainvoke_endpoint=self.cloud.sagemaker.ainvoke if aio.AVAILABLE else None)
         self.gateway = GatewayServer(app, s.host, s.gateway_port)
         started_at = time.time()
         self.cloud.start()  # locks the state directory (StateDirInUse names the holder)

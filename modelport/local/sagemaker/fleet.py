@@ -14,6 +14,7 @@ from pathlib import Path
 
 import urllib3
 
+from modelport.local.sagemaker.aio import AsyncPool
 from modelport.local.sagemaker.capture import CaptureConfig
 from modelport.local.sagemaker.processes import ProcessHandle, stop, stop_many
 
@@ -51,12 +52,24 @@ class Instance:
     #: server-side failures only (5xx answers, no answer, timeouts); never 4xx answers.
     errors: int = 0
     pool: urllib3.HTTPConnectionPool = field(init=False)
+    #: the gateway's connections, on its event loop (created on first use)
+    _async_pool: AsyncPool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.pool = urllib3.HTTPConnectionPool(
             self.host, self.port, maxsize=32, block=False, retries=False,
             timeout=urllib3.Timeout(connect=2.0, read=self.read_timeout_s),
         )
+
+    def async_pool(self) -> AsyncPool:
+        if self._async_pool is None:
+            self._async_pool = AsyncPool(self.host, self.port, read_timeout_s=self.read_timeout_s)
+        return self._async_pool
+
+    def close_pools(self) -> None:
+        self.pool.close()
+        if self._async_pool is not None:
+            self._async_pool.close()
 
     @property
     def alive(self) -> bool:
@@ -73,7 +86,7 @@ class Instance:
             return 0
 
     def stop(self) -> None:
-        self.pool.close()
+        self.close_pools()
         stop(self.process)
 
 
@@ -105,7 +118,7 @@ class Fleet:
 
 def stop_instances(instances: list[Instance]) -> None:
     for instance in instances:
-        instance.pool.close()
+        instance.close_pools()
     stop_many([i.process for i in instances])
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import urllib3
 
+from modelport.local.sagemaker.aio import NotSent
 from modelport.local.sagemaker.capture import CaptureConfig
 from modelport.local.sagemaker.fleet import (
     Fleet,
@@ -91,36 +92,69 @@ def invoke(
     forwarded = {_FORWARDED[k]: v for k, v in headers.items() if k in _FORWARDED}
     for attempt in range(_ATTEMPTS):
         fleets, fleet, instance = _choose(runtime, target_variant)
-        log_stream = (
-            f"arn:aws:logs:local:{account_id}:log-group:/aws/sagemaker/Endpoints/"
-            f"{runtime.name}:log-stream:{instance.log_path}"
-        )
+        log_stream = _log_stream(runtime, instance, account_id)
         try:
             response = _forward(instance, body, forwarded, log_stream, last=attempt == _ATTEMPTS - 1)
             break
         except _NotSent:
             continue
-    if not 200 <= response.status < 300:
+    return _outcome(fleets, fleet, instance, log_stream, response.status, response.data,
+                    response.headers.get("Content-Type"), response.headers.get("X-Amzn-SageMaker-Custom-Attributes"))
+
+
+async def ainvoke(
+    runtime: EndpointRuntime,
+    body: bytes,
+    headers: dict[str, str],
+    target_variant: str | None,
+    account_id: str,
+) -> InvokeResult:
+    """`invoke` on the caller's event loop (the gateway's direct path): no thread, no GIL
+    handoff per request (see `aio`)."""
+    forwarded = {_FORWARDED[k]: v for k, v in headers.items() if k in _FORWARDED}
+    for attempt in range(_ATTEMPTS):
+        fleets, fleet, instance = _choose(runtime, target_variant)
+        log_stream = _log_stream(runtime, instance, account_id)
+        try:
+            status, answer, data = await _aforward(instance, body, forwarded, log_stream,
+                                                   last=attempt == _ATTEMPTS - 1)
+            break
+        except _NotSent:
+            continue
+    return _outcome(fleets, fleet, instance, log_stream, status, data, answer.get("content-type"),
+                    answer.get("x-amzn-sagemaker-custom-attributes"))
+
+
+def _log_stream(runtime: EndpointRuntime, instance: Instance, account_id: str) -> str:
+    return (f"arn:aws:logs:local:{account_id}:log-group:/aws/sagemaker/Endpoints/"
+            f"{runtime.name}:log-stream:{instance.log_path}")
+
+
+def _outcome(
+    fleets: FleetSet, fleet: Fleet, instance: Instance, log_stream: str, status: int, data: bytes,
+    content_type: str | None, custom_attributes: str | None,
+) -> InvokeResult:
+    if not 200 <= status < 300:
         # what SageMaker's Invocation5XXErrors counts: a client error (4xx) is the caller's
         # fault and never judges a fleet (Invocation4XXErrors), so no caller can force a rollback
-        if response.status >= 500:
+        if status >= 500:
             instance.errors += 1
-        text = response.data.decode("utf-8", "replace")
-        side = "client" if response.status < 500 else "server"
+        text = data.decode("utf-8", "replace")
+        side = "client" if status < 500 else "server"
         raise SageMakerError(
             "ModelError",
-            f"Received {side} error ({response.status}) from primary with message \"{text}\". "
+            f"Received {side} error ({status}) from primary with message \"{text}\". "
             f"See {log_stream} for more information.",
             status=424,
-            OriginalStatusCode=response.status,
+            OriginalStatusCode=status,
             OriginalMessage=text,
             LogStreamArn=log_stream,
         )
     return InvokeResult(
-        body=response.data,
-        content_type=response.headers.get("Content-Type", "application/json"),
+        body=data,
+        content_type=content_type or "application/json",
         variant=fleet.variant_name,
-        custom_attributes=response.headers.get("X-Amzn-SageMaker-Custom-Attributes"),
+        custom_attributes=custom_attributes,
         capture=fleets.capture,
     )
 
@@ -181,3 +215,31 @@ def _unreachable(exc: Exception, log_stream: str) -> SageMakerError:
         f"See {log_stream} for more information.",
         status=424, OriginalStatusCode=0, OriginalMessage=str(exc), LogStreamArn=log_stream,
     )
+
+
+async def _aforward(
+    instance: Instance, body: bytes, headers: dict[str, str], log_stream: str, last: bool
+) -> tuple[int, dict[str, str], bytes]:
+    try:
+        status, answer, data = await instance.async_pool().post("/invocations", body, headers)
+    except NotSent as exc:
+        if not last:
+            raise _NotSent() from exc
+        instance.invocations += 1
+        instance.errors += 1
+        raise _unreachable(exc, log_stream) from exc
+    except TimeoutError as exc:
+        instance.invocations += 1
+        instance.errors += 1
+        raise SageMakerError(
+            "ModelError",
+            f"Your invocation timed out while waiting for a response from the model container. "
+            f"See {log_stream} for more information.",
+            status=424, OriginalStatusCode=0, OriginalMessage=str(exc), LogStreamArn=log_stream,
+        ) from exc
+    except ConnectionError as exc:
+        instance.invocations += 1
+        instance.errors += 1
+        raise _unreachable(exc, log_stream) from exc
+    instance.invocations += 1
+    return status, answer, data

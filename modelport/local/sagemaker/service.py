@@ -20,7 +20,7 @@ from modelport.local.sagemaker.endpoints import Endpoints
 from modelport.local.sagemaker.processes import Launcher, launch, tracked
 from modelport.local.sagemaker.processing import Processing
 from modelport.local.sagemaker.provision import Provisioner
-from modelport.local.sagemaker.runtime import InvokeResult, invoke
+from modelport.local.sagemaker.runtime import InvokeResult, ainvoke, invoke
 from modelport.local.sagemaker.shapes import SageMakerError
 from modelport.local.sagemaker.store import Store
 from modelport.local.sagemaker.training import Training
@@ -138,7 +138,31 @@ class LocalSageMaker:
         target_variant: str | None = None,
         inference_id: str | None = None,
     ) -> InvokeResult:
-        """InvokeEndpoint in-process (the gateway's direct path); raises SageMakerError."""
+        """InvokeEndpoint in-process; raises SageMakerError."""
+        runtime, headers = self._invocation(endpoint, content_type, accept, custom_attributes, inference_id)
+        result = invoke(runtime, body, headers, target_variant, self.settings.account_id)
+        self._captured(endpoint, result, body, headers, inference_id)
+        return result
+
+    async def ainvoke(
+        self,
+        endpoint: str,
+        body: bytes,
+        *,
+        content_type: str | None = None,
+        accept: str | None = None,
+        custom_attributes: str | None = None,
+        target_variant: str | None = None,
+        inference_id: str | None = None,
+    ) -> InvokeResult:
+        """`invoke` on the caller's event loop (the gateway's direct path)."""
+        runtime, headers = self._invocation(endpoint, content_type, accept, custom_attributes, inference_id)
+        result = await ainvoke(runtime, body, headers, target_variant, self.settings.account_id)
+        self._captured(endpoint, result, body, headers, inference_id)
+        return result
+
+    def _invocation(self, endpoint: str, content_type: str | None, accept: str | None,
+                    custom_attributes: str | None, inference_id: str | None) -> tuple[Any, dict[str, str]]:
         runtime = self.endpoints.runtime(endpoint)
         # A runtime has a blue fleet exactly while the endpoint is InService or Updating.
         if runtime is None or runtime.blue is None:
@@ -152,8 +176,9 @@ class LocalSageMaker:
             "X-Amzn-SageMaker-Custom-Attributes": custom_attributes,
             "X-Amzn-SageMaker-Inference-Id": inference_id,
         }
-        headers = {k: v for k, v in headers.items() if v is not None}
-        result = invoke(runtime, body, headers, target_variant, self.settings.account_id)
+        return runtime, {k: v for k, v in headers.items() if v is not None}
+
+    def _captured(self, endpoint: str, result: InvokeResult, body: bytes, headers: dict[str, str],
+                  inference_id: str | None) -> None:
         self.capture.submit(endpoint, result.variant, result.capture, body, headers["Content-Type"],
                             result.body, result.content_type, inference_id)
-        return result

@@ -224,8 +224,11 @@ def _install_sqs() -> None:
 
 def install() -> None:
     global _installed
+    from modelport.local.aws.journal import transactions
+
     with _install_lock:
         if not _installed:
             _install_s3()
             _install_sqs()
+            transactions.install()
             _installed = True
