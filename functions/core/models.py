@@ -216,7 +216,8 @@ class Signature(_Strict):
 class Lineage(_Strict):
     dataset_uri: str | None = Field(default=None, max_length=1024)
     dataset_sha256: str | None = Field(default=None, pattern=SHA256_RE)
-    code_revision: str | None = Field(default=None, max_length=128)
+    #: e.g. a git revision; for a retrain, the trainer's version and code SHA-256 and its image.
+    code_revision: str | None = Field(default=None, max_length=512)
     parent_version: str | None = None
     training_job: str | None = Field(default=None, max_length=256)
     #: SHA-256 of the artifact's `baseline.json` (the training data's profile the drift job uses).

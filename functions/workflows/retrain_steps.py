@@ -163,6 +163,7 @@ def evaluate(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
         "framework": framework if framework in _FRAMEWORKS else None,
         # the trainer's baseline profile, hashed into the lineage (the drift job checks it)
         "baseline_sha256": _sha256((manifest.get("files") or {}).get("baseline.json")),
+        "code_revision": code_revision((state.get("job") or {}).get("image"), manifest.get("code")),
     }  # fmt: skip
 
 
@@ -180,7 +181,7 @@ def register(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     version = retraining.register_candidate(
         env.deps, _ctx(state), retrain, sha256=found["sha256"], size=found["size"], framework=found["framework"],
         signature=Signature.model_validate(found["signature"]), metrics=found["metrics"],
-        code_revision=state.get("code_revision"), baseline_sha256=found.get("baseline_sha256"),
+        code_revision=state.get("code_revision") or found.get("code_revision"), baseline_sha256=found.get("baseline_sha256"),
     )
     copied = env.objects.copy(state["training"]["artifacts"], version.artifact.uri)
     if copied is not None and copied != found["sha256"]:
@@ -261,6 +262,26 @@ def execution_ended(state: dict[str, Any], env: RetrainEnv) -> dict[str, Any]:
     done = retraining.finish(env.deps, _ctx(state), state["model"], state["retrain_id"], RetrainOutcome.failed,
                              error=error, cause=cause)
     return {"status": done.status.value, "changed": True}
+
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+def code_revision(image: str | None, code: Any) -> str | None:
+    """What produced a retrain's output: the trainer (or the user's entry point) with its
+    version and the SHA-256 of its code, as the training process reported it in the
+    manifest's `code`, and the image it ran in (whose `@sha256:` digest, when the image is
+    pinned by one, is part of its reference). An image that reported nothing is named alone."""
+    parts = []
+    if isinstance(code, dict):
+        trainer, version, digest = (str(code.get(k) or "")[:128] for k in ("trainer", "version", "sha256"))
+        if trainer:
+            parts.append(f"{trainer}@{version}" if version else trainer)
+        if _DIGEST.match(digest):
+            parts.append(f"sha256:{digest}")
+    if image:
+        parts.append(f"image {image}")
+    return " ".join(parts)[:512] or None
 
 
 def _metrics(raw: bytes | None, uri: str) -> dict[str, float]:

@@ -31,6 +31,10 @@ def main() -> int:
             from model_containers.training.tabular import train_tabular
 
             train_tabular(ctx)
+        from model_containers.training.provenance import code_identity, record_code
+
+        # which code produced the output, for the new version's lineage (code_revision)
+        record_code(ctx.model_dir, code_identity(entry, ctx.channels.get("code")))
     except ContainerError as exc:
         log.error("training failed: %s", exc.message)
         write_failure(output_dir, exc.message)

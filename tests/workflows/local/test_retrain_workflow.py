@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.metadata
 import json
 import uuid
 from pathlib import Path
@@ -128,8 +129,13 @@ def test_a_better_model_is_registered_with_lineage_and_deployed_to_staging(
     lineage = dict(version["lineage"])
     # the reference trainer writes the training data's profile: its digest is in the lineage
     assert len(lineage.pop("baseline_sha256") or "") == 64
+    # the code that produced it: the reference trainer's version and code digest, and its image
+    trainer, digest, _, image = lineage.pop("code_revision").split(" ", 3)
+    assert trainer == f"modelport-tabular@{importlib.metadata.version('modelport')}"
+    assert digest.startswith("sha256:") and len(digest) == 7 + 64
+    assert image == platform.settings.image("cpu")
     assert lineage == {
-        "dataset_uri": dataset_uri, "dataset_sha256": hashlib.sha256(body).hexdigest(), "code_revision": None,
+        "dataset_uri": dataset_uri, "dataset_sha256": hashlib.sha256(body).hexdigest(),
         "parent_version": "1.0.0", "training_job": retrain["training_job"],
     }
     assert version["framework"] == "sklearn" and version["metrics"]["accuracy"] == retrain["metrics"]["accuracy"]

@@ -61,12 +61,14 @@ def model(env, *, card: ModelCard = CARD, image: str | None = None, **policy) ->
     return {"retrain_id": rid, "model": "churn", "dataset": dataset.model_dump(mode="json"), "poll_seconds": 7}
 
 
-def training_output(metrics: dict | None, key: str = "training/churn/job/output/model.tar.gz") -> tuple[str, str]:
+def training_output(metrics: dict | None, key: str = "training/churn/job/output/model.tar.gz",
+                    code: dict | None = None) -> tuple[str, str]:
     """A model.tar.gz with metrics.json and modelport.json in moto's S3; (uri, sha256)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         files = {"modelport.json": {"framework": "sklearn", "model_file": "model.skops",
-                                    "signature": {"inputs": [{"name": "x", "dtype": "float64", "shape": [-1]}]}},
+                                    "signature": {"inputs": [{"name": "x", "dtype": "float64", "shape": [-1]}]},
+                                    **({"code": code} if code else {})},
                  "model.skops": "weights"}
         if metrics is not None:
             files["metrics.json"] = metrics
@@ -153,6 +155,8 @@ def test_registration_copies_the_artifact_with_its_checksum_verified(env):
     state["evaluation"] = retrain_steps.evaluate(state, env)
     registered = retrain_steps.register(state, env)
     assert registered == {"version": "1.0.1", "artifact": f"s3://{ARTIFACTS}/models/churn/1.0.1/model.tar.gz"}
+    # nothing in this output says which code made it: no code revision is made up
+    assert registry.find_version(env.deps, "churn", VersionSpec.parse("1.0.1")).lineage.code_revision is None
     stored = S3Objects(clients("s3")).head(ARTIFACTS, "models/churn/1.0.1/model.tar.gz")
     assert stored.sha256 == sha
     assert retraining.require_retrain(env.deps, "churn", state["retrain_id"]).new_version == "1.0.1"
@@ -194,3 +198,27 @@ def test_mark_failed_records_the_native_steps_failure(env):
         "outcome": "failed", "error": "SageMaker.ResourceLimitExceededException"}
     done = retraining.require_retrain(env.deps, "churn", state["retrain_id"])
     assert (done.outcome, done.step, done.cause) == (RetrainOutcome.failed, "train", "account limit for ml.g5.xlarge")
+
+
+@pytest.mark.parametrize(("image", "code", "expected"), [
+    ("acct.dkr.ecr.eu-west-1.amazonaws.com/modelport-cpu:0.1.0",
+     {"trainer": "modelport-tabular", "version": "0.1.0", "sha256": "ab" * 32},
+     "modelport-tabular@0.1.0 sha256:" + "ab" * 32 + " image acct.dkr.ecr.eu-west-1.amazonaws.com/modelport-cpu:0.1.0"),
+    ("acct.dkr.ecr.eu-west-1.amazonaws.com/mine@sha256:" + "cd" * 32, None,
+     "image acct.dkr.ecr.eu-west-1.amazonaws.com/mine@sha256:" + "cd" * 32),
+    ("img:1", {"trainer": "custom:train.py", "sha256": "not a digest"}, "custom:train.py image img:1"),
+    (None, None, None),
+])
+def test_the_code_revision_names_the_trainer_its_digest_and_the_image(image, code, expected):
+    assert retrain_steps.code_revision(image, code) == expected
+
+
+def test_evaluation_carries_the_code_revision_the_training_reported(env):
+    state = model(env)
+    uri, _ = training_output({"accuracy": 0.9}, code={"trainer": "modelport-tabular", "version": "9.9", "sha256": "ef" * 32})
+    state.update(training={"artifacts": uri}, job={"image": "img:2"})
+    state["evaluation"] = retrain_steps.evaluate(state, env)
+    assert state["evaluation"]["code_revision"] == "modelport-tabular@9.9 sha256:" + "ef" * 32 + " image img:2"
+    retrain_steps.register(state, env)
+    version = registry.find_version(env.deps, "churn", VersionSpec.parse("1.0.1"))
+    assert version.lineage.code_revision == state["evaluation"]["code_revision"]
