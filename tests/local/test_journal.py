@@ -169,3 +169,32 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(cloud, aws, unique)
     assert items == {"kept": {"N": "1"}, "guard": {"N": "1"}}
     crash_and_restart(cloud)  # and nothing of it was journaled
     assert {i["PK"]["S"] for i in ddb.scan(TableName=table)["Items"]} == {"kept", "guard"}
+
+
+def test_the_local_sagemaker_writes_one_record_per_change(cloud, tmp_path):
+    """A change costs its own record, not the whole store (which an older version rewrote)."""
+    from modelport.local.sagemaker.store import Store
+
+    store = Store(tmp_path / "sm")
+    for i in range(50):
+        store.put("models", f"m-{i}", {"ModelName": f"m-{i}"})
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "sm" / "records" / "models").iterdir()}
+    store.update("models", "m-7", Tag="x")
+    store.delete("models", "m-8")
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "sm" / "records" / "models").iterdir()}
+    changed = {n for n in before if n in after and after[n] != before[n]}
+    assert changed == {"m-7.json"} and "m-8.json" not in after
+    assert Store(tmp_path / "sm").get("models", "m-7") == {"ModelName": "m-7", "Tag": "x"}
+    assert Store(tmp_path / "sm").get("models", "../evil") is None
+    store.put("models", "../evil", {"ModelName": "../evil"})
+    assert not (tmp_path / "evil.json").exists() and Store(tmp_path / "sm").get("models", "../evil")
+
+
+def test_an_older_single_file_store_is_split_into_records(tmp_path):
+    from modelport.local.sagemaker.store import Store
+
+    root = tmp_path / "sm"
+    root.mkdir()
+    (root / "state.json").write_text(json.dumps({"endpoints": {"ep": {"EndpointName": "ep"}}}))
+    assert Store(root).get("endpoints", "ep") == {"EndpointName": "ep"}
+    assert not (root / "state.json").exists() and (root / "records" / "endpoints" / "ep.json").is_file()
