@@ -118,7 +118,8 @@ class Processing:
         env = {k: str(v) for k, v in (job.get("Environment") or {}).items()}
         env.update({"MODELPORT_ML_ROOT": str(ml), "PROCESSING_JOB_NAME": name})
         process = self._launch(LaunchSpec(self._settings.processing_module, env, job_dir / "processing.log",
-                                          args=tuple(job["AppSpecification"].get("ContainerArguments") or ())))
+                                          args=tuple(job["AppSpecification"].get("ContainerArguments") or ()),
+                                          kind="processing", owner=name))
         limit = (job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
         deadline = self._clock.monotonic() + limit if limit else None
         while (code := process.poll()) is None:
