@@ -70,8 +70,15 @@ class LocalUp:
         """Seconds from the spawn until both state machines exist (created after the API is up)."""
         import boto3
 
+        from modelport.local.aws import credentials
+
+        keys = credentials.read(self.state_dir)
+        while keys is None:  # written once the embedded AWS listens
+            time.sleep(0.01)
+            keys = credentials.read(self.state_dir)
         sfn = boto3.client("stepfunctions", endpoint_url=self.info["aws_url"], region_name="us-east-1",
-                           aws_access_key_id="x", aws_secret_access_key="x")
+                           aws_access_key_id=keys["aws_access_key_id"],
+                           aws_secret_access_key=keys["aws_secret_access_key"])
         while len(sfn.list_state_machines()["stateMachines"]) < 2:
             time.sleep(0.02)
         return time.perf_counter() - started

@@ -61,7 +61,8 @@ def banner(platform: Any, log_file: Path) -> None:
     console.print(f"  [bold]console[/bold]    {platform.console_url}  (sign in with a key)")
     console.print(f"  [bold]admin key[/bold]  {platform.admin_key}  ({created})", soft_wrap=True)
     console.print(f"  [bold]state[/bold]      {platform.state_dir}")
-    console.print(f"  [bold]AWS[/bold]        {platform.aws_url} (embedded: moto + local SageMaker)")
+    console.print(f"  [bold]AWS[/bold]        {platform.aws_url} (embedded: moto + local SageMaker; "
+                  "its key: `modelport local aws-env`)")
     console.print(f"  [bold]log[/bold]        {log_file.resolve()} (everything; here: one line per event)")
     console.print(f"Use it: modelport login --url {platform.api_url} --key <admin key>", soft_wrap=True)
     for line in _recovered(platform):
@@ -114,6 +115,26 @@ def up(state_dir: StateDirOpt = None, port: PortOpt = None, aws_port: AwsPortOpt
         platform.stop()
     if not as_json:
         console.print("stopped; state kept in " + str(platform.state_dir))
+
+
+@command(local, "aws-env")
+def aws_env(state_dir: StateDirOpt = None, as_json: JsonOpt = False) -> None:
+    """The running embedded AWS's endpoint and key, for the AWS CLI or boto3: `eval "$(modelport local aws-env)"`.
+
+    Every request to the embedded AWS must be signed with this key (a new one each start).
+    """
+    from modelport.local.aws import credentials
+
+    directory = state_dir or platform_settings(None, None, None).state_dir
+    found = credentials.read(directory)
+    if found is None:
+        fail(f"no embedded AWS is running with state in {directory} (start `modelport local up`)",
+             code="NotRunning")
+    variables = credentials.environment(found)
+    if as_json:
+        return print_json(variables)
+    for name, value in variables.items():
+        print(f"export {name}={value}")
 
 
 def demo(

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 
-from modelport.local.aws.server import CREDENTIALS
 from modelport.local.cloud import LocalCloud
 from modelport.local.sagemaker.clock import Clock
 from modelport.local.sagemaker.processes import LaunchSpec, ProcessHandle, launch
@@ -119,7 +118,9 @@ def client(cloud: LocalCloud, service: str) -> Any:
     """A plain boto3 client of `service` pointed at the cloud (what handlers build)."""
     return boto3.client(
         service, endpoint_url=cloud.url, region_name=cloud.settings.region,
-        config=Config(retries={"mode": "standard", "max_attempts": 1}), **CREDENTIALS,
+        config=Config(retries={"mode": "standard", "max_attempts": 1},
+                      signature_version="s3v4" if service == "s3" else None),
+        **cloud.aws.credentials.boto3(),
     )
 
 

@@ -169,8 +169,7 @@ def test_admin_bootstrap_creates_the_first_key_once(cli, platform, unique) -> No
 
     from functions.adapters.schema import create_tables
 
-    aws = {"endpoint_url": platform.aws_url, "region_name": "us-east-1",
-           "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    aws = {"endpoint_url": platform.aws_url, "region_name": "us-east-1", **platform.cloud.aws.credentials.boto3()}
     create_tables(boto3.client("dynamodb", **aws), table_name=f"boot-{unique}", audit_table_name=f"boot-audit-{unique}")
     cloudformation = boto3.client("cloudformation", **aws)
 
@@ -183,7 +182,10 @@ def test_admin_bootstrap_creates_the_first_key_once(cli, platform, unique) -> No
         cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
 
     stack(f"fresh-{unique}", f"boot-{unique}", f"boot-audit-{unique}")
-    env = {"AWS_ENDPOINT_URL": platform.aws_url, "AWS_DEFAULT_REGION": "us-east-1"}
+    # as `modelport local aws-env` shows them
+    env = {"AWS_ENDPOINT_URL": platform.aws_url, "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": platform.cloud.aws.credentials.access_key_id,
+           "AWS_SECRET_ACCESS_KEY": platform.cloud.aws.credentials.secret_access_key}
     created = json.loads(ok(cli("admin", "bootstrap", "--stack", f"fresh-{unique}", "--owner", "ops", "--json", env=env)))
     assert created["key"]["roles"] == ["admin"] and created["token"].startswith("mp_")
     one_error_line(cli("admin", "bootstrap", "--stack", f"fresh-{unique}", env=env), "BootstrapRefused")
@@ -203,3 +205,20 @@ def test_invoke_proba_asks_for_class_probabilities() -> None:
         "instances": [["Dream", 46.5]], "params": {"predict_method": "predict_proba"}}
     with pytest.raises(ModelportError, match="an OIP response carries one proba_<class> output"):
         with_proba(b'{"inputs": [{"name": "x", "datatype": "BYTES", "shape": [1], "data": ["a"]}]}')
+
+
+def test_local_aws_env_shows_the_running_embedded_aws_key(cli, platform, tmp_path) -> None:
+    """Issue 10: every request to the embedded AWS needs the run's key; it is shown on request."""
+    import boto3
+
+    shown = ok(cli("local", "aws-env", "--state-dir", str(platform.settings.state_dir)))
+    variables = dict(line.removeprefix("export ").split("=", 1) for line in shown.splitlines())
+    assert variables["AWS_ENDPOINT_URL"] == platform.aws_url
+    assert variables["AWS_ACCESS_KEY_ID"] == platform.cloud.aws.credentials.access_key_id
+    sqs = boto3.client("sqs", endpoint_url=variables["AWS_ENDPOINT_URL"], region_name=variables["AWS_DEFAULT_REGION"],
+                       aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"])
+    assert any(url.endswith("modelport-local-datasets") for url in sqs.list_queues()["QueueUrls"])
+    as_json = json.loads(ok(cli("local", "aws-env", "--state-dir", str(platform.settings.state_dir), "--json")))
+    assert as_json == variables
+    one_error_line(cli("local", "aws-env", "--state-dir", str(tmp_path / "nothing")), "no embedded AWS is running")

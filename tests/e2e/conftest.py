@@ -91,6 +91,14 @@ class LocalUp:
     def admin_key(self) -> str:
         return self.info["admin_key"]
 
+    def aws_keys(self) -> dict[str, str]:
+        """The running embedded AWS's key (what `modelport local aws-env` shows)."""
+        from modelport.local.aws import credentials
+
+        found = credentials.read(self.state_dir)
+        assert found is not None, "no embedded AWS runs in this state directory"
+        return {"aws_access_key_id": found["aws_access_key_id"], "aws_secret_access_key": found["aws_secret_access_key"]}
+
     def client(self, token: str | None = None) -> Client:
         return Client(self.url, token or self.admin_key, max_retries=1)
 

@@ -93,12 +93,10 @@ def test_a_duplicate_dataset_notification_starts_no_second_retrain(local: LocalU
     uploaded = admin.retrains.upload_dataset("retrained", data)
     retrain = admin.retrains.for_dataset("retrained", uploaded.uri)
     # S3 delivers notifications at least once: send this object's event again
-    s3 = boto3.client("s3", endpoint_url=local.info["aws_url"], region_name="us-east-1",
-                      aws_access_key_id="x", aws_secret_access_key="x")
+    s3 = boto3.client("s3", endpoint_url=local.info["aws_url"], region_name="us-east-1", **local.aws_keys())
     bucket, key = uploaded.uri[5:].split("/", 1)
     head = s3.head_object(Bucket=bucket, Key=key)
-    sqs = boto3.client("sqs", endpoint_url=local.info["aws_url"], region_name="us-east-1",
-                       aws_access_key_id="x", aws_secret_access_key="x")
+    sqs = boto3.client("sqs", endpoint_url=local.info["aws_url"], region_name="us-east-1", **local.aws_keys())
     queue = sqs.get_queue_url(QueueName="modelport-local-datasets")["QueueUrl"]
     import json
 

@@ -31,7 +31,7 @@ def test_one_authorizer_call_serves_every_control_plane_route_until_flushed(plat
     assert cache.calls == before + 1
     # what the deploy workflow does after moving an alias, through the embedded AWS
     apigateway = boto3.client("apigateway", endpoint_url=platform.aws_url, region_name="us-east-1",
-                              aws_access_key_id="x", aws_secret_access_key="x")
+                              **platform.cloud.aws.credentials.boto3())
     apigateway.flush_stage_authorizers_cache(restApiId="local", stageName="local")
     assert cache.flushes >= 1 and len(cache) == 0
     assert http.get("/v1/models", headers=bearer(token)).status_code == 200

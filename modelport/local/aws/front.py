@@ -8,7 +8,7 @@ Routing, in order:
 * API Gateway `FlushStageAuthorizersCache` → the callback the local gateway registered;
 * everything else → moto's server application, with fixes on the way: the first Step
   Functions request loads `sfn_compat`, a `StartExecution` without a name gets a UUID,
-  and an S3 `PutObject` is checked against its declared checksum (`s3_checksums`).
+  and S3 uploads (PutObject, UploadPart) are checked against their checksums (`s3_checksums`).
   "moto" here is moto behind the write-ahead journal (`journal.Durable`), which also
   serves DynamoDB requests one at a time (moto's transactions need it).
   Application Auto Scaling stays moto's (its shapes and validation are right); the front
@@ -31,7 +31,7 @@ from werkzeug.wrappers import Request, Response
 
 from modelport.local.aws import sfn_compat
 from modelport.local.aws.lambdas import LambdaRegistry
-from modelport.local.aws.s3_checksums import check_put, is_s3_put_object
+from modelport.local.aws.s3_checksums import check_upload, is_s3_upload
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ class Front:
             sfn_compat.apply()
             if target == "AWSStepFunctions.StartExecution":
                 _default_execution_name(environ)
-        elif is_s3_put_object(environ):
-            refused = check_put(environ)
+        elif is_s3_upload(environ):
+            refused = check_upload(environ)
             if refused is not None:
                 return refused(environ, start_response)
         return self.moto_app(environ, start_response)

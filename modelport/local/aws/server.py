@@ -17,7 +17,10 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.test import Client
 
+from modelport.local.aws import credentials, sfn_compat
+from modelport.local.aws.credentials import Credentials
 from modelport.local.aws.front import Front
+from modelport.local.aws.guard import Guard
 from modelport.local.aws.journal import Durable
 from modelport.local.aws.lambdas import LambdaRegistry
 from modelport.local.settings import LocalSettings
@@ -27,7 +30,6 @@ log = logging.getLogger(__name__)
 
 #: moto must run ASL (not return canned executions) and must not look for Docker.
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-CREDENTIALS = {"aws_access_key_id": "modelport-local", "aws_secret_access_key": "modelport-local"}
 
 
 class EmbeddedAWS:
@@ -47,7 +49,10 @@ class EmbeddedAWS:
         self.front = Front(self.durable, self.lambdas)
         self._port = settings.aws_port
         self._server: ServerThread | None = None
-        self._session = boto3.session.Session(region_name=settings.region, **CREDENTIALS)
+        #: this run's key pair (each process running local mode makes its own; a restart of
+        #: this object keeps it, so its clients keep working); every request must be signed with it
+        self.credentials = Credentials.new()
+        self._session = self._new_session()
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._stop = threading.Event()
@@ -74,20 +79,25 @@ class EmbeddedAWS:
             if client is None:
                 client = self._session.client(
                     service, endpoint_url=self.url,
-                    config=Config(retries={"mode": "standard", "max_attempts": 2}),
+                    config=Config(retries={"mode": "standard", "max_attempts": 2},
+                                  signature_version="s3v4" if service == "s3" else None),
                 )
                 self._clients[service] = client
             return client
 
     def environment(self) -> dict[str, str]:
-        """Environment for code that builds its own boto3 clients (handlers, subprocesses)."""
+        """Environment for the platform's own code that builds its own boto3 clients (the
+        in-process handlers); never given to endpoint or training processes."""
         return {
             "AWS_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+            "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
             "AWS_DEFAULT_REGION": self.settings.region,
             "AWS_REGION": self.settings.region,
         }
+
+    def _new_session(self) -> boto3.session.Session:
+        return boto3.session.Session(region_name=self.settings.region, **self.credentials.boto3())
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, *, restore: bool = True) -> EmbeddedAWS:
@@ -102,10 +112,13 @@ class EmbeddedAWS:
                 )
             EmbeddedAWS._running = self
         try:
-            self._server = ServerThread(self.front, self.settings.host, self._port, "embedded AWS")
+            sfn_compat.use_credentials(self.credentials)
+            door = Guard(self.front, self.credentials, host=self.settings.host)
+            self._server = ServerThread(door, self.settings.host, self._port, "embedded AWS")
             self._port = self._server.port  # a restart keeps the port clients know
             self._configure_moto()
             self._server.start()
+            credentials.write(self.settings.state_dir, self.credentials, self.url, self.settings.region)
             self.durable.restore(from_disk=restore)
         except BaseException:
             self._release()
@@ -167,6 +180,7 @@ class EmbeddedAWS:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            credentials.remove(self.settings.state_dir)
         self.durable.close()
         for name, value in self._previous_env.items():
             if value is None:

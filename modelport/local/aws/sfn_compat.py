@@ -58,6 +58,14 @@ ERROR_SERVICE_NAMES = {
 
 _applied = False
 _lock = threading.Lock()
+#: the running embedded AWS's key pair: the interpreter signs its service calls with it.
+_credentials: Any = None
+
+
+def use_credentials(credentials: Any) -> None:
+    """Sign the interpreter's service calls with `credentials` (`aws_access_key_id`, ...)."""
+    global _credentials
+    _credentials = credentials
 
 
 @functools.cache
@@ -187,7 +195,39 @@ def _patch() -> None:
     # moto warns on every optimised SageMaker call that it forwards the request; it works.
     logging.getLogger(unsupported_module.__name__).setLevel(logging.ERROR)
     _patch_keyword_path_bindings()
+    _patch_signing()
     _applied = True
+
+
+def _patch_signing() -> None:
+    """moto's interpreter calls every service of a Task on `localhost:$MOTO_PORT` with the
+    made-up key `ak`/`sk`; the embedded AWS refuses that, as AWS would. Its clients sign
+    with the run's key instead (a Task's service call is the state machine role's on AWS)."""
+    import sys
+
+    import boto3
+    from botocore.config import Config
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        keys = _credentials.boto3() if _credentials is not None else {"aws_access_key_id": "ak",
+                                                                       "aws_secret_access_key": "sk"}
+        where = {} if botocore_stubber.enabled else {"endpoint_url": f"http://localhost:{moto_server_port()}"}
+        return boto3.client(
+            service_name=service, region_name=region, **where,
+            config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1},
+                          connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                          read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS),
+            **keys,
+        )
+
+    boto_client.boto_client_for = boto_client_for
+    for name, module in list(sys.modules.items()):  # those that imported it already
+        if name.startswith("moto.stepfunctions.") and getattr(module, "boto_client_for", None) is not None:
+            module.boto_client_for = boto_client_for
 
 
 def _patch_keyword_path_bindings() -> None:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from modelport.local.aws.credentials import Credentials
+from modelport.local.aws.guard import Guard
 from modelport.local.sagemaker.api import SageMakerApp
 from modelport.local.sagemaker.artifacts import Artifacts
 from modelport.local.sagemaker.autoscaling import Autoscaler
@@ -118,9 +120,11 @@ class LocalSageMaker:
         self.endpoints.stop_all()
         self.capture.stop()
 
-    def serve(self, host: str | None = None, port: int = 0) -> ServerThread:
-        """Serve standalone on its own port (both control plane and runtime)."""
-        return ServerThread(self.app, host or self.settings.host, port, "local SageMaker").start()
+    def serve(self, host: str | None = None, port: int = 0, *, credentials: Credentials) -> ServerThread:
+        """Serve standalone on its own port (both control plane and runtime), behind the same
+        door as the embedded AWS (`guard.Guard`: Host check, no CORS, SigV4 with `credentials`)."""
+        host = host or self.settings.host
+        return ServerThread(Guard(self.app, credentials, host=host), host, port, "local SageMaker").start()
 
     # -- hooks ----------------------------------------------------------------------------
     def scaling_changed(self, operation: str, request: dict) -> None:

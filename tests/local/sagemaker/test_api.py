@@ -10,7 +10,6 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from modelport.local.aws.server import CREDENTIALS
 from modelport.local.testing import MODELPORT_IMAGE, ROLE_ARN
 
 
@@ -66,7 +65,7 @@ def test_models_and_configs_round_trip_and_refuse_duplicates(sm, unique, bucket)
 def test_requests_are_validated_against_the_service_model(cloud):
     unchecked = boto3.client(
         "sagemaker", endpoint_url=cloud.url, region_name="us-east-1",
-        config=Config(parameter_validation=False, retries={"max_attempts": 1}), **CREDENTIALS)
+        config=Config(parameter_validation=False, retries={"max_attempts": 1}), **cloud.aws.credentials.boto3())
     error = error_of(unchecked.create_endpoint_config, EndpointConfigName="bad", ProductionVariants=[
         {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large",
          "InitialInstanceCount": "two"}])
@@ -99,12 +98,12 @@ def test_the_app_serves_standalone_for_service_specific_endpoint_urls(
     cloud, monkeypatch, endpoints, model, unique
 ):
     endpoints(f"solo-{unique}", model("solo", offset=5))
-    server = cloud.sagemaker.serve()
+    server = cloud.sagemaker.serve(credentials=cloud.aws.credentials)
     try:
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", server.url)
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
         monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-        session = boto3.session.Session(region_name="us-east-1", **CREDENTIALS)
+        session = boto3.session.Session(region_name="us-east-1", **cloud.aws.credentials.boto3())
         sm, runtime = session.client("sagemaker"), session.client("sagemaker-runtime")
         assert sm.meta.endpoint_url == server.url
         assert sm.describe_endpoint(EndpointName=f"solo-{unique}")["EndpointStatus"] == "InService"
