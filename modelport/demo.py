@@ -82,7 +82,7 @@ class StepFailed(Exception):
 class Story:
     """Numbered steps printed as they run; remembers what succeeded."""
 
-    def __init__(self, console: Console, total: int = 12) -> None:
+    def __init__(self, console: Console, total: int = 13) -> None:
         self.console = console
         self.total = total
         self.number = 0
@@ -186,6 +186,7 @@ def _story(story: Story, platform: Any, work: Path, training: Any) -> None:
     steps.retrain()
     steps.approve_and_deploy_retrained()
     steps.invoke_again()
+    steps.evidence()
     steps.audit()
 
 

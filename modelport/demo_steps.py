@@ -158,6 +158,22 @@ class Steps:
             if served != "1.0.1" or answer != pinned:
                 raise RuntimeError("production does not answer with 1.0.1")
 
+    def evidence(self) -> None:
+        from modelport.client.evidence import verify_zip
+
+        with self.story.step("Production history, and the evidence pack of 1.0.1 verified offline") as s:
+            for p in self.admin.aliases.history(MODEL):
+                until = f"{p.end:%H:%M:%S}" if p.end else "now"
+                s.say(f"production {p.version}: {p.start:%H:%M:%S} → {until}, moved by {p.moved_by} "
+                      f"(deployment {p.deployment_id})")
+            path = self.bob.evidence.export(MODEL, "1.0.1", self.work / "evidence-churn-1.0.1.zip")
+            report = verify_zip(path)
+            s.say(f"{path.name}: card, lineage, approvals, deployments, periods and "
+                  f"{len(self.bob.evidence.get(MODEL, '1.0.1')['audit']['events'])} audit events; "
+                  + ("verified offline" if report.ok else f"MISMATCH {report.mismatches}"))
+            if not report.ok:
+                raise RuntimeError("the evidence pack does not verify")
+
     def audit(self) -> None:
         with self.story.step("Verify the audit log") as s:
             report = self.admin.audit.verify()
