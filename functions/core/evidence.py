@@ -70,6 +70,8 @@ def concerns(event: AuditEvent, name: str, version: str, records: set[str], repl
         return version in (d.get("version"), d.get("previous"))
     if event.action == "deployment.start":
         return d.get("id") in records
+    if event.action == "monitoring.start":
+        return d.get("run") in records
     return event.target.rsplit("/", 1)[-1] in records and "/" in event.target
 
 

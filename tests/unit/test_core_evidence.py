@@ -181,3 +181,22 @@ def test_who_may_export_and_unknown_versions(deps, publisher, story):
         evidence.build_pack(deps, publisher, "churn", "1.0.1")
     with pytest.raises(VersionNotFound):
         pack_of(deps, "9.9.9")
+
+
+def test_monitoring_summaries_are_in_the_pack_where_they_exist(deps, publisher, approver, churn):
+    from functions.core import monitoring
+
+    publish(deps, publisher, "1.0.0", {"accuracy": 0.9}, baseline_sha256="ef" * 32)
+    governance.approve(deps, approver, "churn", "1.0.0")
+    deploy(deps, publisher, "1.0.0")
+    ctx = monitoring.workflow_context("mon")
+    run = monitoring.open_run(deps, ctx, "churn", "production", source="schedule", stage="test")
+    monitoring.finish(deps, ctx, "churn", run.id, {"status": "drift", "rows": 120, "records": 120,
+                                                   "drifted_features": ["tenure"], "scores": {"tenure": 0.41}},
+                      report_json=None, report_html=None, action="alert")
+    pack = pack_of(deps, "1.0.0")
+    [summary] = pack["monitoring"]
+    assert (summary["id"], summary["outcome"], summary["drifted_features"]) == (run.id, "drift", ["tenure"])
+    assert {"monitoring.start", "monitoring.drift"} <= {e["action"] for e in pack["audit"]["events"]}
+    assert "tenure" in render(pack)
+    assert verify_pack(pack).ok
