@@ -129,3 +129,28 @@ def test_batcher_lone_request_flushes_at_once():
         return loop.time() - start
 
     assert asyncio.run(main()) < 1.0  # far below max_latency_ms: nothing else was arriving
+
+
+def test_table_columns_are_typed_one_by_one():
+    from model_containers.serving.codecs.sagemaker import decode_csv
+
+    t = InputSchema(Signature.model_validate({"inputs": [
+        {"name": "n", "dtype": "int64"}, {"name": "when", "dtype": "datetime"}, {"name": "ok", "dtype": "bool"},
+        {"name": "kind", "dtype": "string"}]}), table=True)
+    assert t.kind == "table"
+    batch = t.rows([[3, "2024-02-29", "yes", "a"], [None, None, False, None], ["7", "2024-03-01T10:30:00", 1, 5]])
+    np.testing.assert_array_equal(batch["n"], [3.0, np.nan, 7.0])
+    assert batch["when"].dtype == np.dtype("datetime64[ns]") and np.isnat(batch["when"][1])
+    np.testing.assert_array_equal(batch["ok"], [1.0, 0.0, 1.0])
+    assert batch["kind"][0] == "a" and batch["kind"][2] == "5" and batch["kind"][1] != batch["kind"][1]  # NaN
+    for bad, message in [([[1.5, None, None, None]], "input 'n' expects integers"),
+                         ([[float("inf"), None, None, None]], "input 'n' must be a finite number"),
+                         ([[1, "yesterday", None, None]], "input 'when' expects ISO-8601 dates"),
+                         ([[1, None, "maybe", None]], "input 'ok' expects true or false"),
+                         ([[1, None, None]], "each row must have 4 values")]:
+        with pytest.raises(InvalidInput, match=message):
+            t.rows(bad)
+    numbers = InputSchema(Signature.model_validate({"inputs": [
+        {"name": "a", "dtype": "int64"}, {"name": "b", "dtype": "int64"}]}), table=True)
+    # an all-integer table takes missing CSV cells (the model imputes them)
+    np.testing.assert_array_equal(decode_csv(b"1,\n,4\n", numbers)["a"], [1.0, np.nan])

@@ -103,7 +103,7 @@ def decode_csv(body: bytes, schema: InputSchema) -> Batch:
             arr = np.array([[c if c.strip() else "nan" for c in r] for r in rows], dtype=np.float64)
         except ValueError:
             raise InvalidInput("CSV values must be numbers in rows of equal length") from None
-        if schema.is_int:
+        if schema.is_int and schema.kind != "table":  # a table's columns check themselves (NaN: missing)
             if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
                 raise InvalidInput("this model expects integers")
             arr = arr.astype(schema.dtype)
