@@ -243,6 +243,30 @@ export class Retrains extends Resource {
   }
 }
 
+export class Monitoring extends Resource {
+  /** Per alias: the latest drift run, the history, drift per feature and the live metric over time. */
+  status(model) {
+    return this.t.json("GET", `/v1/models/${seg(model)}/monitoring`);
+  }
+
+  /** Run the drift job now for one alias. */
+  run(model, { alias = "production", window_hours } = {}) {
+    return this.t.json("POST", `/v1/models/${seg(model)}/monitoring/runs`, {
+      body: { alias, ...(window_hours ? { window_hours } : {}) },
+      idempotencyKey: newIdempotencyKey(),
+    });
+  }
+
+  get(model, runId) {
+    return this.t.json("GET", `/v1/models/${seg(model)}/monitoring/runs/${seg(runId)}`);
+  }
+
+  /** The run's report (JSON) and a short-lived link to its HTML page. */
+  report(model, runId) {
+    return this.t.json("GET", `/v1/models/${seg(model)}/monitoring/reports/${seg(runId)}`);
+  }
+}
+
 /** A connection to one Modelport API with one key. */
 export class Client {
   constructor(baseUrl, token, options = {}) {
@@ -255,6 +279,7 @@ export class Client {
     this.audit = new Audit(t);
     this.deployments = new Deployments(t);
     this.retrains = new Retrains(t);
+    this.monitoring = new Monitoring(t);
   }
 }
 

@@ -12,6 +12,7 @@ import { CatalogPage } from "./pages/catalog.js";
 import { DeploymentPage, DeploymentsPage, StartDeploymentPage } from "./pages/deployments.js";
 import { KeysPage } from "./pages/keys.js";
 import { ModelPage } from "./pages/model.js";
+import { MonitoringPage } from "./pages/monitoring.js";
 import { SignIn } from "./pages/signin.js";
 import { can, clearKey, loadKey, saveKey } from "./session.js";
 import { ErrorBox, Loading } from "./ui.js";
@@ -90,13 +91,9 @@ function Routed({ route, ctx }) {
   if (first === "deployments") return html`<${DeploymentsPage} ...${props} />`;
   if (first === "deploy") return html`<${StartDeploymentPage} ...${props} />`;
   if (first === "audit") return html`<${AuditPage} ...${props} />`;
-  if (first === "monitoring") return html`<${MonitoringPlaceholder} ...${props} />`;
+  if (first === "monitoring") return html`<${MonitoringPage} ...${props} />`;
   if (first === "keys") return html`<${KeysPage} ...${props} />`;
   return html`<div class="panel"><h1>Not found</h1><p>No page at this address. <a href="#/models">Open the catalog</a>.</p></div>`;
-}
-
-function MonitoringPlaceholder() {
-  return html`<div class="panel"><h1>Monitoring</h1><p>Monitoring is not served by this platform's API yet.</p></div>`;
 }
 
 export function App({ config, storage = globalThis.sessionStorage }) {

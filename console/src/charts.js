@@ -47,7 +47,7 @@ export function LineChart({ title, x, series, categories, time = false, yLabel =
       {
         width,
         height,
-        scales: { x: { time, ...(categories ? { range: [-0.3, Math.max(0.3, x.length - 0.7)] } : {}) } },
+        scales: { x: { time, ...(categories ? { range: [-0.3, Math.max(0.3, x.length - 0.7)] } : x.length === 1 ? { range: [x[0] - 3600, x[0] + 3600] } : {}) } },
         series: [{ label: categories ? "version" : time ? "time" : "x", value: (_u, v) => (categories ? categories[v] ?? "" : time ? when(v * 1000) : v) }, ...all],
         axes,
         legend: { live: true },

@@ -211,3 +211,14 @@ test("a second approval by the same person is recognised by key and by owner", a
   assert.ok(!approvedBy(me, { approvals: [{ by: "k9", owner: "carol" }] }));
   assert.ok(!approvedBy(me, {}));
 });
+
+test("drift series from the API share one time axis for the chart", async () => {
+  const { alignSeries } = await import("../src/pages/monitoring.js");
+  const { x, series } = alignSeries({
+    x1: [{ time: "2025-01-01T00:00:00Z", value: 0.1 }, { time: "2025-01-02T00:00:00Z", value: 0.4 }],
+    x2: [{ time: "2025-01-02T00:00:00Z", value: 0.05 }],
+  });
+  assert.deepEqual(x, [Date.parse("2025-01-01T00:00:00Z") / 1000, Date.parse("2025-01-02T00:00:00Z") / 1000]);
+  assert.deepEqual(series, [{ label: "x1", values: [0.1, 0.4] }, { label: "x2", values: [null, 0.05] }]);
+  assert.deepEqual(alignSeries({}), { x: [], series: [] });
+});

@@ -39,7 +39,7 @@ from functions.core.registry import require_model
 from functions.core.semver import SemVer, validate_alias
 
 #: who may start a run on demand (those who may deploy).
-MONITOR = access.MOVE_ALIAS
+MONITOR = access.ACTIONS["monitor"]  # what GET /v1/whoami reports as `monitor`
 MONITOR_PREFIX = "MONITOR#"
 RUN_ID_RE = r"^\d{8}-\d{6}-[0-9a-f]{6}$"
 STEPS = ("queued", "prepare", "drift_job", "finish", "done")
