@@ -58,10 +58,12 @@ def approve(deps: Deps, ctx: Context, name: str, version: str, comment: str | No
     access.require(ctx.actor, access.DECIDE, name, doing="approving a version")
 
     def check(model: Model, current: ModelVersion) -> None:
-        same_key = ctx.actor.id == current.created_by
-        same_owner = ctx.actor.owner is not None and ctx.actor.owner == current.created_by_owner
-        if same_key or same_owner:
+        # four eyes: nobody who shaped the version approves it, by any key or owner spelling
+        shaped = current.shaped_by(ctx.actor)
+        if shaped == "published it":
             raise FourEyesViolation(f"{name} {version} was published by you; another approver must approve it")
+        if shaped is not None:
+            raise FourEyesViolation(f"{name} {version}: you {shaped}; another approver must approve it")
         if any(earlier.same_person(ctx.actor.id, ctx.actor.owner) for earlier in current.approvals):
             raise FourEyesViolation(f"{name} {version} has your approval already; "
                                     f"a {model.policy.risk_tier.value}-risk model needs another approver's too")

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from functions.core import access, policy_rules
+from functions.core import access, policy_rules, principals
 from functions.core.errors import (
     ChangeNotFound,
     ChangeNotPending,
@@ -216,8 +216,8 @@ def _check_roles(actor: Principal, changed: list[str], before: ModelSettings, af
 
 
 def same_person(actor: Principal, key_id: str, owner: str | None) -> bool:
-    """The same key, or a key of the same holder."""
-    return actor.id == key_id or (actor.owner is not None and owner is not None and actor.owner == owner)
+    """The same key, or a key of the same holder (owners compared normalized)."""
+    return principals.same_person(actor.id, actor.owner, key_id, owner)
 
 
 def _apply(model: Model, after: ModelSettings, now: datetime) -> Model:

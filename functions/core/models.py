@@ -19,9 +19,11 @@ from functions.core.principals import (  # noqa: F401
     PATTERN_RE,
     ApiKey,
     ApiKeyInfo,
+    Contributor,
     NewKey,
     Principal,
     Role,
+    same_person,
     system_actor,
 )
 from functions.core.records import (
@@ -222,6 +224,17 @@ class Lineage(_Strict):
     training_job: str | None = Field(default=None, max_length=256)
     #: SHA-256 of the artifact's `baseline.json` (the training data's profile the drift job uses).
     baseline_sha256: str | None = Field(default=None, pattern=SHA256_RE)
+    #: who asked for the upload URL of the training data (retrained versions; set by the
+    #: platform only). None: the file reached the bucket otherwise, nobody known.
+    dataset_uploaded_by: Contributor | None = None
+    #: who started the retrain that produced the version (today: the upload that triggered it).
+    retrain_started_by: Contributor | None = None
+
+    def contributors(self) -> dict[str, Contributor]:
+        """What each recorded person did to shape the version (four eyes excludes them all)."""
+        found = {"uploaded its training data": self.dataset_uploaded_by,
+                 "started its retrain": self.retrain_started_by}
+        return {why: who for why, who in found.items() if who is not None}
 
     @field_validator("parent_version")
     @classmethod
@@ -295,6 +308,13 @@ class ModelVersion(Record):
     #: every approval (a `high` model needs two, by different people) and revalidation (`risk`).
     approvals: list[Signoff] = Field(default_factory=list)
     revalidations: list[Signoff] = Field(default_factory=list)
+
+    def shaped_by(self, actor: Principal) -> str | None:
+        """What `actor` (by key or by normalized owner) did to shape this version, or None:
+        published it, uploaded its training data, started its retrain."""
+        if same_person(self.created_by, self.created_by_owner, actor.id, actor.owner):
+            return "published it"
+        return next((why for why, who in self.lineage.contributors().items() if who.is_(actor)), None)
 
     @property
     def semver(self) -> SemVer:

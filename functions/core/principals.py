@@ -7,6 +7,7 @@ hash), `ApiKeyInfo` what may be shown. `functions.core.models` re-exports all of
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -21,10 +22,37 @@ from functions.core.records import KEYS_INDEX_PK, META, IndexKey, ItemKey, Recor
 PATTERN_RE = r"^[a-z0-9*-]{1,48}$"
 
 
+def normalize_owner(owner: str) -> str:
+    """The person an owner string names: NFKC (full-width `ａｌｉｃｅ` is `alice`), case-folded
+    (`Straße` is `strasse`), trimmed. Every comparison of owners (four eyes, two approvers,
+    keys by owner) goes through this."""
+    return unicodedata.normalize("NFKC", owner).casefold().strip()
+
+
+def same_person(key_a: str, owner_a: str | None, key_b: str, owner_b: str | None) -> bool:
+    """The same key, or keys held by the same (normalized) owner."""
+    if key_a == key_b:
+        return True
+    return owner_a is not None and owner_b is not None and normalize_owner(owner_a) == normalize_owner(owner_b)
+
+
+class Contributor(BaseModel):
+    """A person who shaped a version (published it, uploaded its training data, started its
+    retrain): the key they acted with and its owner, as recorded by the platform."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(max_length=64)
+    owner: str | None = Field(default=None, max_length=256)
+
+    def is_(self, actor: Principal) -> bool:
+        return same_person(self.id, self.owner, actor.id, actor.owner)
+
+
 def owner_prefix(owner: str) -> str:
-    """The listing-index sort-key prefix of one owner's keys: the owner, trimmed, case-folded
-    and percent-encoded (so no owner's prefix is another's), then `#`."""
-    return quote(owner.strip().casefold(), safe="") + "#"
+    """The listing-index sort-key prefix of one owner's keys: the owner, normalized
+    (`normalize_owner`) and percent-encoded (so no owner's prefix is another's), then `#`."""
+    return quote(normalize_owner(owner), safe="") + "#"
 
 
 class Role(StrEnum):
@@ -126,6 +154,9 @@ class Principal(_Strict):
     @property
     def label(self) -> str:
         return f"{self.id} ({self.owner})" if self.owner else self.id
+
+    def contributor(self) -> Contributor:
+        return Contributor(id=self.id, owner=self.owner)
 
 
 def system_actor(component: str) -> Principal:

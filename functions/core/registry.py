@@ -9,6 +9,7 @@ from functions.core.audit import ChainHead
 from functions.core.errors import (
     AliasNotFound,
     Forbidden,
+    InvalidInput,
     ModelExists,
     ModelNotFound,
     VersionConflict,
@@ -100,6 +101,11 @@ def publish_version(
     access.require(ctx.actor, access.PUBLISH, name, doing="publishing a version")
     if artifact_uri is not None and not ctx.actor.system:
         raise Forbidden("only platform workflows may register an existing artifact")
+    if new.lineage.contributors() and not ctx.actor.system:
+        raise InvalidInput(
+            "lineage.dataset_uploaded_by and lineage.retrain_started_by are recorded by the platform",
+            [{"path": "body.lineage", "message": "set by the retrain workflow only"}],
+        )
 
     def build():
         model, head = deps.store.read_head(name, Model.key_for(name), Model)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core import access, exclusive
+from functions.core.dataset_uploads import DatasetUploadRecord, uploader_of
 from functions.core.errors import (
     Conflict,
     ModelNotFound,
@@ -32,6 +33,7 @@ from functions.core.lifecycle import require_active
 from functions.core.models import (
     MODEL_NAME_RE,
     SHA256_RE,
+    Contributor,
     Framework,
     Lineage,
     Model,
@@ -111,6 +113,10 @@ class Retrain(Record):
     error: str | None = None
     cause: str | None = None
     note: str | None = None
+    #: who asked for the dataset's upload URL (None: the object reached the bucket otherwise)
+    uploaded_by: Contributor | None = None
+    #: who started this retrain (an upload starts it: its uploader)
+    started_by: Contributor | None = None
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
@@ -188,8 +194,12 @@ def request_dataset_upload(deps: Deps, ctx: Context, name: str, new: NewDataset,
             raise _in_progress(running)
         key = f"{dataset_prefix(model)}{deps.clock():%Y%m%d-%H%M%S}-{deps.new_id()[:6]}/{new.filename}"
         uri = f"s3://{bucket}/{key}"
+        # who asked: the retrain this upload starts, and its version, name them (four eyes)
+        record = DatasetUploadRecord(model=name, object_key=key, sha256=new.sha256, size=new.size,
+                                     by=ctx.actor.contributor(), at=deps.clock())
         uow = change(deps, ctx, head, action="dataset.upload", target=name,
-                     details={"uri": uri, "sha256": new.sha256, "size": new.size}, writes=[])
+                     details={"uri": uri, "sha256": new.sha256, "size": new.size},
+                     writes=[Put(record, if_absent=Conflict(f"an upload to {uri} exists; retry"))])
         return uow, uri
 
     uri = commit(deps, build)
@@ -210,8 +220,9 @@ def open_retrain(deps: Deps, ctx: Context, name: str, dataset: Dataset, retrain_
         if existing is not None:
             return existing, False
         now = deps.clock()
+        uploader = uploader_of(deps, name, dataset.key, dataset.sha256)
         retrain = Retrain(id=retrain_id_, model=name, dataset=dataset, created_at=now, updated_at=now,
-                          steps=[StepMark(step="queued", at=now)])
+                          steps=[StepMark(step="queued", at=now)], uploaded_by=uploader, started_by=uploader)
         try:
             require_active(model)
             one_at_a_time = exclusive.claim(
@@ -377,7 +388,8 @@ def register_candidate(
         bump=Bump.patch, sha256=sha256, size=size, framework=framework, signature=signature, metrics=metrics,
         lineage=Lineage(dataset_uri=retrain.dataset.uri, dataset_sha256=retrain.dataset.sha256,
                         code_revision=code_revision, parent_version=parent.version if parent else None,
-                        training_job=retrain.training_job, baseline_sha256=baseline_sha256),
+                        training_job=retrain.training_job, baseline_sha256=baseline_sha256,
+                        dataset_uploaded_by=retrain.uploaded_by, retrain_started_by=retrain.started_by),
         card=card,
     )
     return publish_version(deps, ctx, name, new).version

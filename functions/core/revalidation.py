@@ -70,8 +70,11 @@ def revalidate(deps: Deps, ctx: Context, name: str, version: str, comment: str |
             raise VersionNotFound(f"{name} {number} does not exist")
         if current.status is not VersionStatus.approved:
             raise InvalidTransition(f"{name} {number} is {current.status.value}; only approved versions are revalidated")
-        if ctx.actor.id == current.created_by or (ctx.actor.owner and ctx.actor.owner == current.created_by_owner):
-            raise FourEyesViolation(f"{name} {number} was published by you; another approver must revalidate it")
+        shaped = current.shaped_by(ctx.actor)
+        if shaped is not None:
+            raise FourEyesViolation(f"{name} {number}: you {shaped}; another approver must revalidate it"
+                                    if shaped != "published it" else
+                                    f"{name} {number} was published by you; another approver must revalidate it")
         now = deps.clock()
         updated = current.model_copy(update={"revalidations": [
             *current.revalidations, Signoff(by=ctx.actor.id, owner=ctx.actor.owner, at=now, comment=comment)]})

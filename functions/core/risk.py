@@ -15,6 +15,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from functions.core.principals import same_person
+
 
 class RiskTier(StrEnum):
     low = "low"
@@ -46,7 +48,7 @@ class Signoff(BaseModel):
     comment: str | None = None
 
     def same_person(self, key_id: str, owner: str | None) -> bool:
-        return self.by == key_id or (self.owner is not None and owner is not None and self.owner == owner)
+        return same_person(self.by, self.owner, key_id, owner)
 
 
 class ProductionState(BaseModel):

@@ -134,9 +134,13 @@ def test_a_better_model_is_registered_with_lineage_and_deployed_to_staging(
     assert trainer == f"modelport-tabular@{importlib.metadata.version('modelport')}"
     assert digest.startswith("sha256:") and len(digest) == 7 + 64
     assert image == platform.settings.image("cpu")
+    # who shaped it: the key that asked for the dataset's upload URL (issue 10: four eyes)
+    uploader = {"id": platform.admin_key.split("_")[1], "owner": platform.settings.admin_owner}
+    assert retrain["uploaded_by"] == retrain["started_by"] == uploader
     assert lineage == {
         "dataset_uri": dataset_uri, "dataset_sha256": hashlib.sha256(body).hexdigest(),
         "parent_version": "1.0.0", "training_job": retrain["training_job"],
+        "dataset_uploaded_by": uploader, "retrain_started_by": uploader,
     }
     assert version["framework"] == "sklearn" and version["metrics"]["accuracy"] == retrain["metrics"]["accuracy"]
     assert version["artifact"]["uri"] == f"s3://{platform.names.artifacts_bucket}/models/{model}/1.0.1/model.tar.gz"

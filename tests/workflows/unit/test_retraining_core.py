@@ -108,7 +108,7 @@ def test_registration_bumps_the_patch_with_lineage_and_a_derived_card(deps, publ
     assert new.lineage.model_dump() == {
         "dataset_uri": "s3://datasets/datasets/churn/d1/data.csv", "dataset_sha256": "cd" * 32,
         "code_revision": "abc123", "parent_version": "1.2.0", "training_job": "mp-test-churn-abc",
-        "baseline_sha256": None,
+        "baseline_sha256": None, "dataset_uploaded_by": None, "retrain_started_by": None,
     }
     assert new.card.intended_use == "churn" and new.card.training_data == DATASET.uri
     assert "improves on production 1.2.0" in new.card.evaluation
