@@ -9,7 +9,6 @@ the summary, metrics, `Model Drifted`, the policy's action) — or mark_failed.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +35,7 @@ from functions.core.semver import SemVer
 from functions.monitoring import actions
 from functions.monitoring.settings import MonitorStepsSettings
 from functions.workflows import steps
+from functions.workflows.polling import PollSchedule
 from functions.workflows.wiring import once
 
 logger = Logger(service="monitor-steps")
@@ -116,8 +116,19 @@ def prepare(state: dict[str, Any], env: MonitorEnv) -> dict[str, Any]:
         "manifest_uri": env.captures.uri(f"{prefix}input/captures.manifest"),
         "model_uri": version.artifact.uri, "labels_uri": env.captures.uri(f"{prefix}input/labels/"),
         "report_uri": env.captures.uri(f"{prefix}report"), "poll_seconds": poll,
-        "max_polls": max(10, math.ceil(settings.processing_max_runtime_seconds / max(1, poll)) + 10),
+        "max_polls": _schedule(poll, settings.processing_max_runtime_seconds).max_polls,
     }  # fmt: skip
+
+
+#: time a drift job may take beyond its MaxRuntimeInSeconds (instance start, upload) before
+#: the loop gives up on it; SageMaker itself stops it at its max runtime.
+PROCESSING_ALLOWANCE_S = 3600
+
+
+def _schedule(poll_seconds: int, max_runtime_seconds: int) -> PollSchedule:
+    """The wait loop's backoff (functions.workflows.polling): the longest job allowed stays far
+    under Step Functions' 25,000 history events."""
+    return PollSchedule(base=poll_seconds, budget_seconds=max_runtime_seconds + PROCESSING_ALLOWANCE_S)
 
 
 def _open(state: dict[str, Any], env: MonitorEnv) -> MonitoringRun | None:
@@ -159,7 +170,9 @@ def check_job(state: dict[str, Any], env: MonitorEnv) -> dict[str, Any]:
     if polls >= int(job["max_polls"]):
         env.jobs.stop(job["name"])
         raise DriftJobTimedOut(f"drift job {job['name']} still {status} after {polls} polls; it was stopped")
-    return {"done": False, "polls": polls, "status": status}
+    schedule = _schedule(int(job.get("poll_seconds", env.settings.workflow_poll_seconds)),
+                         int(job.get("max_runtime_seconds", env.settings.processing_max_runtime_seconds)))
+    return {"done": False, "polls": polls, "status": status, "wait_seconds": schedule.wait_seconds(polls)}
 
 
 def finish(state: dict[str, Any], env: MonitorEnv) -> dict[str, Any]:

@@ -166,9 +166,30 @@ def iam(v: Validating) -> None:
                  description="churn's endpoints and training jobs")
 
 
+def monitoring(v: Validating) -> None:
+    """The drift job (a processing job) and its CloudWatch metrics (issue 13's adapters)."""
+    from functions.adapters.monitoring import MonitoringMetrics, ProcessingJobs
+
+    jobs = ProcessingJobs(v.client("sagemaker"))
+    name = "mp-dev-drift-churn-production-0123456789ab"
+    v.answer("sagemaker", "describe_processing_job", {
+        "ProcessingJobName": name, "ProcessingJobArn": f"arn:aws:sagemaker:us-east-1:1:processing-job/{name}",
+        "ProcessingJobStatus": "InProgress", "CreationTime": NOW, "AppSpecification": {"ImageUri": "1.dkr.ecr/x:1"},
+        "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                                  "VolumeSizeInGB": 30}}})
+    assert jobs.describe(name)["ProcessingJobStatus"] == "InProgress"
+    v.answer("sagemaker", "stop_processing_job")
+    jobs.stop(name)
+    metrics = MonitoringMetrics(v.client("cloudwatch"))
+    v.answer("cloudwatch", "put_metric_data")
+    metrics.publish("churn", "production", at=NOW, drifted=True, rows=1200, scores={"age": 0.31, "income": None},
+                    metric="accuracy", live=0.91)
+
+
 DRIVERS: dict[str, Callable[[Validating], None]] = {
     "sagemaker endpoints": sagemaker_endpoints, "sagemaker training": sagemaker_training,
     "application-autoscaling": autoscaling, "cloudwatch": cloudwatch, "apigateway": apigateway, "iam": iam,
+    "monitoring": monitoring,
 }
 
 

@@ -137,7 +137,7 @@ def outside_the_loop(doc: dict) -> int:
 
 def test_outside_the_loop_every_state_runs_at_most_once():
     """The bound adds each non-loop state once: the graph without the loop must be acyclic."""
-    for name in ("deploy", "retrain"):
+    for name in ("deploy", "retrain", "monitor"):
         doc = definition(name)
         loop, states = _loop(doc), doc["States"]
         assert loop, name
@@ -227,3 +227,59 @@ def test_the_slowest_blue_green_update_stays_under_the_history_quota(env, stubbe
     total = outside_the_loop(doc) + events + polls * RETRY_EVENTS
     assert total < HISTORY_QUOTA, f"{polls} polls over {duration} s: {total} events"
     assert state["endpoint_status"]["ready"] is True, "the loop ended before the update did"
+
+
+def _monitor_env(stubbed):
+    """A monitoring run of churn:production (in-memory records) and the monitor steps' adapters."""
+    from functions.adapters.monitoring import CaptureBucket, MonitoringMetrics, ProcessingJobs
+    from functions.adapters.s3 import S3Objects
+    from functions.core import governance, monitoring
+    from functions.core.models import Lineage
+    from functions.monitoring.settings import MonitorStepsSettings
+    from functions.monitoring.steps import MonitorEnv
+
+    deps = make_deps()
+    registry.create_model(deps, ALICE, NewModel(name="churn", owner="alice", framework="sklearn"))
+    registry.publish_version(deps, ALICE, "churn", NewVersion(version="1.0.0", sha256="ab" * 32, size=1, card=CARD,
+                                                              lineage=Lineage(baseline_sha256="ef" * 32)))
+    governance.set_alias(deps, monitoring.workflow_context("d"), "churn", "staging", "1.0.0",
+                         endpoint="mp-test-churn-staging-0123456789abcdef")
+    run = monitoring.open_run(deps, monitoring.workflow_context("mon"), "churn", "staging", source="schedule",
+                              stage="test")
+    settings = MonitorStepsSettings(stage="test", table_name="t", audit_table_name="a", artifacts_bucket="b",
+                                    captures_bucket="c", datasets_bucket="d")
+    sm = stubbed["sagemaker"].client
+    env = MonitorEnv(settings=settings, deps=deps, captures=CaptureBucket(sm, "c"), labels=None, jobs=ProcessingJobs(sm),
+                     metrics=MonitoringMetrics(sm), objects=S3Objects(sm))
+    return env, run
+
+
+def test_the_longest_drift_job_stays_under_the_history_quota(stubbed):
+    """The monitor workflow's wait loop, for the longest processing job its settings allow."""
+    from functions.monitoring import steps as monitor_steps
+    from functions.monitoring.settings import MonitorStepsSettings
+
+    limit = MonitorStepsSettings.model_fields["processing_max_runtime_seconds"].metadata
+    runtime = next(m.le for m in limit if hasattr(m, "le"))
+    env, run = _monitor_env(stubbed)
+    env = dataclasses.replace(env, settings=env.settings.model_copy(update={"processing_max_runtime_seconds": runtime}))
+    job = {"run_id": run.id, "model": "churn", "alias": "staging", "skip": False, "name": "mp-test-drift-1",
+           "poll_seconds": 30, "max_runtime_seconds": runtime, "max_polls": 10**6}  # the count is what is measured
+    clock, sm = [0.0], stubbed["sagemaker"]
+
+    def poll(step: str, state: dict) -> dict:
+        assert step == "wait_job"
+        sm.add_response("describe_processing_job", {
+            "ProcessingJobName": "mp-test-drift-1", "ProcessingJobArn": "arn:aws:sagemaker:us-east-1:1:processing-job/x",
+            "ProcessingJobStatus": "InProgress" if clock[0] < runtime else "Completed", "CreationTime": "2025-01-01",
+            "AppSpecification": {"ImageUri": CPU},
+            "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                                      "VolumeSizeInGB": 30}}})
+        return monitor_steps.check_job(state, env)
+
+    doc = definition("monitor")
+    entry = doc["States"]["CreateProcessingJob"]["Next"]
+    events, polls, state = run_loop(doc, entry, {"job": job}, poll, clock)
+    total = outside_the_loop(doc) + events + polls * RETRY_EVENTS
+    assert total < HISTORY_QUOTA, f"{polls} polls over {runtime} s: {total} events"
+    assert state["check"]["done"] is True, "the loop ended before the job did"
