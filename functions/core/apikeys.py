@@ -23,6 +23,7 @@ from functions.core.access import Permission
 from functions.core.errors import (
     BootstrapRefused,
     Conflict,
+    Forbidden,
     InvalidTransition,
     KeyNotFound,
     LastAdminKey,
@@ -78,8 +79,49 @@ class BootstrapMarker(Record):
         return BOOTSTRAP_KEY
 
 
+# --- key scope: who may manage keys, and what they may grant ---------------------------------
+
+
+def require_key_manager(actor: Principal, *, doing: str) -> None:
+    """Key management and the platform audit chain need an admin key without model patterns.
+
+    New admin keys cannot have patterns (`NewKey`); this also stops keys made before that
+    rule (or edited in the store) from managing keys with a partial view of the platform.
+    """
+    access.require(actor, access.MANAGE_KEYS, doing=doing)
+    if "*" not in actor.patterns:
+        raise Forbidden(f"{doing} needs an admin key without model patterns (this key's: "
+                        f"{', '.join(actor.patterns)})")
+
+
+def pattern_within(inner: str, outer: str) -> bool:
+    """True only when every model name `inner` matches, `outer` matches too (conservative:
+    False where that is not evident)."""
+    if outer == "*" or inner == outer:
+        return True
+    if "*" not in outer:
+        return False
+    if outer.count("*") == 1 and outer.endswith("*"):
+        return inner.startswith(outer[:-1]) and "*" not in inner[: len(outer) - 1]
+    # one `*` in the middle: `c*n` holds `c...n` names; inner must keep both ends fixed
+    if outer.count("*") == 1:
+        head, tail = outer.split("*")
+        return "*" not in inner and inner.startswith(head) and inner.endswith(tail) and len(inner) >= len(outer) - 1
+    return False
+
+
+def within_scope(creator: Principal, new: NewKey) -> bool:
+    """A key may only be given roles its creator has (an admin has them all) and patterns
+    inside its creator's."""
+    roles = frozenset(Role) if Role.admin in creator.roles else creator.roles
+    return set(new.roles) <= roles and all(
+        any(pattern_within(p, q) for q in creator.patterns) for p in new.patterns)
+
+
 def create_key(deps: Deps, ctx: Context, new: NewKey) -> CreatedKey:
-    access.require(ctx.actor, access.MANAGE_KEYS, doing="creating keys")
+    require_key_manager(ctx.actor, doing="creating keys")
+    if not within_scope(ctx.actor, new):
+        raise Forbidden("a key can only be created with roles and model patterns its creator has")
     return _create_key(deps, ctx, new)
 
 
@@ -194,13 +236,13 @@ def list_keys(
 ) -> Page[ApiKeyInfo]:
     """Keys by owner, then id (one index Query per page); `owner` lists one owner's keys
     (compared trimmed and case-folded)."""
-    access.require(ctx.actor, access.MANAGE_KEYS, doing="listing keys")
+    require_key_manager(ctx.actor, doing="listing keys")
     prefix = owner_prefix(owner) if owner is not None else ""
     return deps.store.list_index(KEYS_INDEX_PK, ApiKeyInfo, limit=limit, cursor=cursor, prefix=prefix)
 
 
 def revoke_key(deps: Deps, ctx: Context, key_id: str) -> ApiKeyInfo:
-    access.require(ctx.actor, access.MANAGE_KEYS, doing="revoking keys")
+    require_key_manager(ctx.actor, doing="revoking keys")
 
     def build():
         _, head = deps.store.read_head(PLATFORM_CHAIN, PLATFORM_HEAD_KEY, PlatformHead)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functions.core import access
+from functions.core.apikeys import require_key_manager
 from functions.core.audit import AuditEvent, ChainHead, VerifyResult, verify_chain
 from functions.core.errors import ModelNotFound
 from functions.core.models import Model, Principal
@@ -18,7 +19,7 @@ from functions.core.records import (
 
 def _require_chain(actor: Principal, chain: str) -> None:
     if chain == PLATFORM_CHAIN:
-        access.require(actor, access.MANAGE_KEYS, doing="reading the platform audit chain")
+        require_key_manager(actor, doing="reading the platform audit chain")
     else:
         access.require(actor, access.READ_AUDIT, chain, doing="reading the audit log")
 
@@ -44,7 +45,7 @@ def verify_all(deps: Deps, ctx: Context) -> list[VerifyResult]:
     """Verify every chain the caller may read: the platform chain (admins) and each model's."""
     access.require(ctx.actor, access.READ_AUDIT, doing="verifying the audit log")
     results = []
-    if ctx.actor.roles & access.MANAGE_KEYS:
+    if ctx.actor.roles & access.MANAGE_KEYS and "*" in ctx.actor.patterns:  # apikeys.require_key_manager
         results.append(_verify(deps, PLATFORM_CHAIN))
     cursor = None
     while True:

@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 from typing import ClassVar, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from functions.core.records import KEYS_INDEX_PK, META, IndexKey, ItemKey, Record, key_pk
 
@@ -83,6 +83,15 @@ class NewKey(_Strict):
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
     _patterns = field_validator("patterns")(_check_patterns)
+
+    @model_validator(mode="after")
+    def _admins_are_platform_wide(self) -> NewKey:
+        # key management and the platform chain are platform-wide: an admin limited to some
+        # models would be a contradiction (issue 10: one minted an unlimited key)
+        if Role.admin in self.roles and self.patterns != ["*"]:
+            raise ValueError("admin keys take no model patterns (patterns must be ['*']); "
+                             "give a team the publisher and approver roles on its patterns instead")
+        return self
 
 
 class ApiKeyInfo(Record):

@@ -20,8 +20,13 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.core import access
-from functions.core.apikeys import KEY_ID_RE, CreatedKey, hash_secret, require_lasting_admin
+from functions.core.apikeys import (
+    KEY_ID_RE,
+    CreatedKey,
+    hash_secret,
+    require_key_manager,
+    require_lasting_admin,
+)
 from functions.core.errors import Conflict, InvalidTransition, KeyNotFound
 from functions.core.models import ApiKey, ApiKeyInfo
 from functions.core.mutations import Put, change, commit
@@ -53,7 +58,7 @@ class Rotated:
 
 
 def rotate_key(deps: Deps, ctx: Context, key_id: str, rotation: Rotation) -> Rotated:
-    access.require(ctx.actor, access.MANAGE_KEYS, doing="rotating keys")
+    require_key_manager(ctx.actor, doing="rotating keys")
     new_id, secret = deps.new_id(), deps.new_secret()
     if not KEY_ID_RE.match(new_id) or len(secret) < 43:
         raise ValueError("id/secret factories must give 16 hex digits and >= 256-bit secrets")

@@ -1,4 +1,6 @@
-"""Every route × every role × a matching and a non-matching model pattern."""
+"""Every route × every role × a matching and a non-matching model pattern, and the rules
+of issue 10 in the same grid: key creation within the creator's scope (admin keys are
+platform-wide), policy changes by role, and approval before code."""
 
 import importlib
 
@@ -7,8 +9,12 @@ import pytest
 from functions.routes import FUNCTIONS, ROUTES
 
 ALL = {"admin", "publisher", "approver", "consumer"}
+#: key management and the platform chain: an admin key without patterns only (issue 10)
+UNRESTRICTED = "unrestricted"
 # Who may call what (written independently of functions/core/access.py). `scoped` routes
-# name a model and also need a matching pattern.
+# name a model and also need a matching pattern; `UNRESTRICTED` routes need the `*` pattern.
+# Admin keys take no patterns: the admin's "non-matching" key is one made before that rule
+# (written to the store directly), which may still read but no longer manage keys.
 EXPECTED = {
     ("POST", "/v1/models"): ({"admin", "publisher"}, True),
     ("GET", "/v1/models"): (ALL, False),
@@ -31,10 +37,10 @@ EXPECTED = {
     ("PUT", "/v1/models/{name}/aliases/{alias}"): ({"admin", "publisher", "approver"}, True),
     ("GET", "/v1/models/{name}/aliases"): (ALL, True),
     ("GET", "/v1/models/{name}/aliases/{alias}/history"): (ALL, True),
-    ("POST", "/v1/keys"): ({"admin"}, False),
-    ("GET", "/v1/keys"): ({"admin"}, False),
-    ("DELETE", "/v1/keys/{key_id}"): ({"admin"}, False),
-    ("POST", "/v1/keys/{key_id}/rotate"): ({"admin"}, False),
+    ("POST", "/v1/keys"): ({"admin"}, UNRESTRICTED),
+    ("GET", "/v1/keys"): ({"admin"}, UNRESTRICTED),
+    ("DELETE", "/v1/keys/{key_id}"): ({"admin"}, UNRESTRICTED),
+    ("POST", "/v1/keys/{key_id}/rotate"): ({"admin"}, UNRESTRICTED),
     ("GET", "/v1/whoami"): (ALL, False),
     ("GET", "/v1/audit"): ({"admin", "approver"}, True),
     ("GET", "/v1/audit/verify"): ({"admin", "approver"}, True),
@@ -73,11 +79,27 @@ def test_handlers_serve_exactly_their_rows_of_the_route_table(function):
     assert served == {(r.method, r.path) for r in ROUTES if r.function == function}
 
 
+def legacy_admin_key(patterns: list[str]) -> str:
+    """An admin key with model patterns, as keys could be made before admin keys took none."""
+    from functions.adapters import wiring
+    from functions.core.apikeys import _create_key
+    from functions.core.models import NewKey, system_actor
+    from functions.core.ports import Context
+
+    deps = wiring.deps()
+    creator = Context(actor=system_actor("tests"), request_id="legacy")
+    new = NewKey.model_construct(owner="legacy-admin", roles=["admin"], patterns=patterns, description="",
+                                 expires_in_days=None)
+    return _create_key(deps, creator, new).token
+
+
 @pytest.fixture
 def world(gateway, make_key, admin_token):
     """A model with one version, and a key per role × pattern."""
     tokens = {(role, match): make_key(role, owner=f"{role}-{match}", patterns=["churn*" if match else "fraud*"])
-              for role in sorted(ALL) for match in (True, False)}  # fmt: skip
+              for role in sorted(ALL - {"admin"}) for match in (True, False)}  # fmt: skip
+    tokens[("admin", True)] = make_key("admin", owner="admin-True")
+    tokens[("admin", False)] = legacy_admin_key(["fraud*"])
     gateway.call("POST", "/v1/models", token=admin_token, json_body=BODIES[("POST", "/v1/models")])
     gateway.call("POST", "/v1/models/churn/versions", token=admin_token, json_body={"version": "1.0.0", "sha256": "ab" * 32, "size": 1})
     return tokens
@@ -100,3 +122,42 @@ def test_authorization_matrix(gateway, world):
             assert refused == (not may), (route.method, route.path, role, match, reply.status, reply.body)
             seen.append((route.path, role, match))
     assert len(seen) == len(EXPECTED) * 8
+
+
+def test_key_creation_stays_within_the_creators_scope(gateway, world):
+    unrestricted, legacy = world[("admin", True)], world[("admin", False)]
+    narrow_admin = gateway.call("POST", "/v1/keys", token=unrestricted,
+                                json_body={"owner": "eve", "roles": ["admin"], "patterns": ["churn"]})
+    assert (narrow_admin.status, narrow_admin.error) == (400, "InvalidInput")
+    assert "admin keys take no model patterns" in narrow_admin.body["error"]["message"]
+    # the repro: a pattern-limited admin key minting an unlimited one, or any key at all
+    for body in ({"owner": "eve", "roles": ["admin"], "patterns": ["*"]},
+                 {"owner": "eve", "roles": ["consumer"], "patterns": ["fraud*"]}):
+        minted = gateway.call("POST", "/v1/keys", token=legacy, json_body=body)
+        assert (minted.status, minted.error) == (403, "Forbidden"), minted.body
+    chain = gateway.call("GET", "/v1/audit", token=legacy, query={"chain": "platform"})
+    assert chain.status == 403
+    assert gateway.call("GET", "/v1/audit", token=unrestricted, query={"chain": "platform"}).status == 200
+
+
+LOOSENING = [{"allow_pickle": True}, {"allow_code": True}, {"require_approval": False},
+             {"on_retrain": "deploy_staging"}]
+
+
+@pytest.mark.parametrize("policy", LOOSENING)
+def test_loosened_policies_at_creation_by_role(gateway, world, policy):
+    """Only an admin creates a model whose policy is loosened; a publisher (who may create
+    models) is refused naming the field, whatever other roles its key has."""
+    for (role, match), token in world.items():
+        if not match:
+            continue
+        name = f"churn-lax-{role}-{next(iter(policy)).replace('_', '-')}"
+        reply = gateway.call("POST", "/v1/models", token=token,
+                             json_body={"name": name, "owner": "x", "framework": "sklearn", "policy": policy})
+        if role == "admin":
+            assert reply.status == 201, reply.body
+        elif role == "publisher":
+            assert (reply.status, reply.error) == (403, "PolicyLooseningForbidden"), reply.body
+            assert f"policy.{next(iter(policy))}" in reply.body["error"]["message"]
+        else:
+            assert (reply.status, reply.error) == (403, "Forbidden")  # may not create models at all

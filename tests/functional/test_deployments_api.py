@@ -166,3 +166,39 @@ def test_a_second_deployment_to_a_busy_alias_is_a_409_naming_the_first(gateway, 
     other = gateway.call("POST", "/v1/models/churn/deployments", token=world["publisher"],
                          json_body={"version": "1.0.0", "alias": "canary"})
     assert other.status == 202
+
+
+def _code_model(gateway, admin_token, pub, name: str, *, allow_code: bool) -> None:
+    created = gateway.call("POST", "/v1/models", token=admin_token, json_body={
+        "name": name, "owner": "a", "framework": "python", "policy": {"allow_code": allow_code}})
+    assert created.status == 201, created.body
+    reply = gateway.call("POST", f"/v1/models/{name}/versions", token=pub,
+                         json_body={"version": "1.0.0", "sha256": SHA, "size": len(BODY), "card": CARD})
+    key = reply.body["version"]["artifact"]["uri"].split(f"{ARTIFACTS}/", 1)[1]
+    boto3.client("s3").put_object(Bucket=ARTIFACTS, Key=key, Body=BODY, ChecksumAlgorithm="SHA256",
+                                  ChecksumSHA256=hex_to_b64(SHA))
+
+
+def test_approval_before_code_whoever_deploys_to_whatever_alias(gateway, make_key, admin_token, workflow_env):
+    """Issue 10, the role × alias grid of approval before code: a python predictor is code."""
+    keys = {role: make_key(role, owner=role, patterns=["churn*"]) for role in ("publisher", "approver", "consumer")}
+    keys["admin"] = admin_token
+    _code_model(gateway, admin_token, keys["publisher"], "churn-code", allow_code=True)
+    for role, token in keys.items():
+        for alias in ("staging", "dev-alice", "production"):
+            reply = gateway.call("POST", "/v1/models/churn-code/deployments", token=token,
+                                 json_body={"version": "1.0.0", "alias": alias})
+            expected = (403, "Forbidden") if role == "consumer" else (409, "ApprovalRequired")
+            assert (reply.status, reply.error) == expected, (role, alias, reply.body)
+    gateway.call("POST", "/v1/models/churn-code/versions/1.0.0/submit", token=keys["publisher"])
+    assert gateway.call("POST", "/v1/models/churn-code/versions/1.0.0/approve", token=keys["approver"]).status == 200
+    started = gateway.call("POST", "/v1/models/churn-code/deployments", token=keys["publisher"],
+                           json_body={"version": "1.0.0", "alias": "staging"})
+    assert started.status == 202, started.body
+    # without allow_code, not even an approved python version is deployed
+    _code_model(gateway, admin_token, keys["publisher"], "churn-nocode", allow_code=False)
+    gateway.call("POST", "/v1/models/churn-nocode/versions/1.0.0/submit", token=keys["publisher"])
+    gateway.call("POST", "/v1/models/churn-nocode/versions/1.0.0/approve", token=keys["approver"])
+    refused = gateway.call("POST", "/v1/models/churn-nocode/deployments", token=keys["publisher"],
+                           json_body={"version": "1.0.0", "alias": "staging"})
+    assert (refused.status, refused.error) == (409, "CodeNotAllowed")
