@@ -220,10 +220,32 @@ def mark_failed(state: dict[str, Any], env: MonitorEnv) -> dict[str, Any]:
     return {"failed": run_id, "error": error}
 
 
+def execution_ended(state: dict[str, Any], env: MonitorEnv) -> dict[str, Any]:
+    """The execution ended where no Catch runs (`steps.ended_execution`: the history quota,
+    the machine's timeout, a StopExecution): the run must not stay `running`, or it would
+    refuse every later run of the alias. A scheduled execution's input names no run: the
+    alias's unfinished one is it (one run per alias at a time)."""
+    run_id = state.get("run_id")
+    if not run_id and state.get("model"):
+        going = [r for r in monitoring.recent_runs(env.deps, state["model"], limit=20)
+                 if r.alias == state.get("alias", "production") and r.status not in monitoring.FINISHED]
+        run_id = going[0].id if going else None
+    if not run_id:
+        return {"failed": None}
+    found = monitoring.require_run(env.deps, state["model"], run_id, consistent=True)
+    if found.status in monitoring.FINISHED:
+        return {"failed": None, "status": found.status.value}
+    error, cause = steps.failure(state)
+    if found.processing_job:  # a drift job left running would go on costing
+        env.jobs.stop(found.processing_job)
+    monitoring.fail(env.deps, monitoring.workflow_context(run_id), state["model"], run_id, error=error, cause=cause)
+    return {"failed": run_id, "error": error}
+
+
 STEPS = {"prepare": prepare, "wait_job": check_job, "finish": finish, "mark_failed": mark_failed}
 
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.run(STEPS, event, logger, monitor_env)
+    return steps.run(STEPS, event, logger, monitor_env, ended=execution_ended)
 

@@ -125,6 +125,7 @@ class WorkflowsStack(NestedStack):
         self.ended_rules = {
             "Deploy": self._ended_rule("Deploy", self.deploy_state_machine, self.deploy_steps),
             "Retrain": self._ended_rule("Retrain", self.retrain_state_machine, self.retrain_steps),
+            "Monitor": self._ended_rule("Monitor", self.monitor_state_machine, self.monitor_steps),
         }
 
     def _ended_rule(self, id: str, machine: sfn.StateMachine, steps: PlatformFunction) -> events.Rule:

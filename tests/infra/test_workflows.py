@@ -135,7 +135,8 @@ def test_executions_that_end_outside_their_catch_reach_the_steps_lambda(platform
     template, workflows = templates["workflows"], platform.api.workflows
     rules = resources(template, "AWS::Events::Rule")
     for machine, steps in ((workflows.deploy_state_machine, workflows.deploy_steps),
-                           (workflows.retrain_state_machine, workflows.retrain_steps)):
+                           (workflows.retrain_state_machine, workflows.retrain_steps),
+                           (workflows.monitor_state_machine, workflows.monitor_steps)):
         machine_id = workflows.resolve(workflows.get_logical_id(machine.node.default_child))
         function_id = workflows.resolve(workflows.get_logical_id(steps.function.node.default_child))
         [(rule_id, rule)] = [(k, r) for k, r in rules.items()

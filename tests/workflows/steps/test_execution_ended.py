@@ -92,3 +92,24 @@ def test_a_retrain_that_died_before_its_job_existed_is_recorded_failed(retrain_e
 def handle(module, event: dict, env) -> dict:
     """What the steps Lambda's handler does with `event` (`steps.run`, with this test's adapters)."""
     return steps.run(module.STEPS, event, module.logger, lambda: env, ended=module.execution_ended)
+
+
+@pytest.mark.parametrize("scheduled", [False, True], ids=["requested", "scheduled"])
+def test_a_drift_run_whose_execution_died_is_recorded_failed_and_its_job_stopped(stubbed, scheduled):
+    """Else the run stays `running` and refuses every later run of the alias. A scheduled
+    execution's input names no run: the alias's one unfinished run is it."""
+    from functions.core import monitoring
+    from functions.monitoring import steps as monitor_steps
+    from tests.workflows.steps.test_execution_history import _monitor_env
+
+    env, run = _monitor_env(stubbed)
+    monitoring.record_step(env.deps, monitoring.workflow_context(run.id), "churn", run.id, "drift_job",
+                           processing_job="mp-test-drift-1")
+    stubbed["sagemaker"].add_response("stop_processing_job", {}, {"ProcessingJobName": "mp-test-drift-1"})
+    execution_input = ({"model": "churn", "alias": "staging", "execution": "sched-1"} if scheduled
+                       else monitoring.workflow_input(run, 30))
+    answer = handle(monitor_steps, status_change("TIMED_OUT", execution_input), env)
+    assert answer == {"failed": run.id, "error": "ExecutionTimedOut"}
+    found = monitoring.require_run(env.deps, "churn", run.id, consistent=True)
+    assert found.status.value == "failed" and "TIMED_OUT" in found.cause
+    assert handle(monitor_steps, status_change("TIMED_OUT", execution_input), env)["failed"] is None
