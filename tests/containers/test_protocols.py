@@ -302,3 +302,55 @@ def test_still_serving_after_bad_requests(http, rows_and_expected):
 def test_integer_rows_accepted_for_float_signature(http):
     response = http.post("/invocations", json={"instances": [[1, 0, 0, 0]]})
     assert response.status_code == 200 and len(response.json()["predictions"]) == 1
+
+
+def _npy(header: dict, data: bytes) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    return buf.getvalue() + data
+
+
+@pytest.mark.parametrize("shape", [(10**11,), (10**6, 10**6), (2**62, 4), (3, 4)])
+def test_an_npy_header_that_lies_about_its_size_is_a_400_before_anything_is_allocated(http, shape):
+    """Issue 10, finding 6: a header claiming shape (1e11,) made numpy raise MemoryError, a 500
+    (twenty of them during a bake rolled a deployment back). The declared size is checked
+    against the body before any allocation."""
+    response = http.post("/invocations", content=_npy({"descr": "<f8", "fortran_order": False, "shape": shape},
+                                                      b"\0" * 16),
+                         headers={"content-type": "application/x-npy"})
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert "declares" in message and "16 bytes" in message
+
+
+def test_a_truthful_npy_body_still_works(http, rows_and_expected):
+    rows, expected = rows_and_expected
+    body = _npy({"descr": "<f8", "fortran_order": False, "shape": rows.shape},
+                np.ascontiguousarray(rows, dtype="<f8").tobytes())
+    response = http.post("/invocations", content=body, headers={"content-type": "application/x-npy"})
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == expected.tolist()
+
+
+OIP_ECHO = [
+    [{"name": SECRET, "datatype": "FP64", "shape": [2, 4], "data": [1, 2, 3]}],
+    [{"name": SECRET, "datatype": "FP64", "shape": [-1], "data": [1]}],
+    [{"name": SECRET, "datatype": "FP64", "shape": [1, 4]}],
+    [{"name": SECRET, "datatype": "BYTES", "shape": [1, 4], "data": [1, 2, 3, 4]}],
+    [{"name": SECRET, "datatype": "FP64", "shape": [1, 4], "data": [1, 2, 3, 4]},
+     {"name": SECRET, "datatype": "FP64", "shape": [1, 4], "data": [1, 2, 3, 4]}],
+    [{"name": SECRET, "datatype": "FP64", "shape": [2**62, 4], "data": []}],
+]
+
+
+@pytest.mark.parametrize("inputs", OIP_ECHO)
+@pytest.mark.parametrize("path", ["/v2/models/forest/infer", "/invocations"])
+def test_oip_errors_never_echo_the_callers_input_or_output_names(http, inputs, path):
+    """Issue 10 (consumer-facing errors): OIP messages echoed the input names a caller sent."""
+    response = http.post(path, json={"inputs": inputs})
+    assert response.status_code == 400, response.text
+    assert SECRET not in response.text
+    unknown_output = {"inputs": [{"name": "x", "datatype": "FP64", "shape": [1, 4], "data": [1, 2, 3, 4]}],
+                      "outputs": [{"name": SECRET}]}
+    refused = http.post(path, json=unknown_output)
+    assert refused.status_code == 400 and SECRET not in refused.text

@@ -62,3 +62,11 @@ def test_keys_are_created_only_within_the_creators_scope(deps, admin):
 )
 def test_pattern_within_is_never_wider(inner, outer, within):
     assert pattern_within(inner, outer) is within
+
+
+def test_an_exact_name_pins_one_model_and_a_glob_is_a_family():
+    """Lower finding: `churn*` matching `churn-x` is by design (README says so); `churn` pins."""
+    exact = ctx_for("consumer", patterns=("churn",)).actor
+    family = ctx_for("consumer", patterns=("churn*",)).actor
+    assert exact.covers("churn") and not exact.covers("churn-x") and not exact.covers("churnx")
+    assert family.covers("churn") and family.covers("churn-x") and not family.covers("fraud")

@@ -8,6 +8,7 @@ flattened row-major ``data``; clients that asked for binary outputs accept JSON 
 
 from __future__ import annotations
 
+import math
 import struct
 
 import numpy as np
@@ -58,34 +59,37 @@ def _bytes_tensor(raw: bytes, count: int) -> np.ndarray:
     return np.array(items, dtype=object)
 
 
-def _tensor(spec: dict, binary: memoryview | None, offset: int) -> tuple[str, np.ndarray, int]:
+def _tensor(spec: dict, binary: memoryview | None, offset: int, position: int) -> tuple[str, np.ndarray, int]:
+    # Messages name an input by its position, never by the name the caller sent: an error
+    # body must not echo what the request carried.
     if type(spec) is not dict:
         raise InvalidInput("each OIP input must be an object")
     name, datatype, shape = spec.get("name"), spec.get("datatype"), spec.get("shape")
     if type(name) is not str or datatype not in OIP_TO_NUMPY:
         raise InvalidInput("each OIP input needs a name and a valid datatype")
+    where = f"OIP input {position}"
     if type(shape) is not list or not all(type(d) is int and d >= 0 for d in shape):
-        raise InvalidInput(f"OIP input '{name}' needs a shape of non-negative integers")
+        raise InvalidInput(f"{where} needs a shape of non-negative integers")
     dtype = OIP_TO_NUMPY[datatype]
-    count = int(np.prod(shape)) if shape else 1
+    count = math.prod(shape)  # Python ints: a huge declared shape cannot wrap around
     size = (spec.get("parameters") or {}).get("binary_data_size")
     try:
         if size is not None:
             if binary is None or type(size) is not int or offset + size > len(binary):
-                raise InvalidInput(f"OIP input '{name}' declares binary data the body does not hold")
+                raise InvalidInput(f"{where} declares binary data the body does not hold")
             raw = bytes(binary[offset:offset + size])
             offset += size
             arr = _bytes_tensor(raw, count) if datatype == "BYTES" else np.frombuffer(raw, dtype=dtype.newbyteorder("<"))
         else:
             data = spec.get("data")
             if data is None:
-                raise InvalidInput(f"OIP input '{name}' has no data")
+                raise InvalidInput(f"{where} has no data")
             arr = np.asarray(data, dtype=dtype if datatype != "BYTES" else object)
         if arr.size != count:
-            raise InvalidInput(f"OIP input '{name}' holds a different number of elements than its shape")
+            raise InvalidInput(f"{where} holds a different number of elements than its shape")
         arr = arr.reshape(shape)
     except (ValueError, TypeError, struct.error):
-        raise InvalidInput(f"OIP input '{name}' data do not match its datatype {datatype}") from None
+        raise InvalidInput(f"{where} data do not match its datatype {datatype}") from None
     if datatype == "BYTES":
         arr = np.vectorize(lambda v: v.decode("utf-8") if isinstance(v, bytes) else v, otypes=[object])(arr)
     return name, arr, offset
@@ -96,10 +100,10 @@ def decode(obj, schema: InputSchema, binary: memoryview | None = None) -> OipReq
     if type(obj) is not dict or type(obj.get("inputs")) is not list or not obj["inputs"]:
         raise InvalidInput("an OIP request needs a non-empty inputs list")
     tensors, offset = {}, 0
-    for spec in obj["inputs"]:
-        name, arr, offset = _tensor(spec, binary, offset)
+    for position, spec in enumerate(obj["inputs"], start=1):
+        name, arr, offset = _tensor(spec, binary, offset, position)
         if name in tensors:
-            raise InvalidInput(f"OIP input '{name}' appears twice")
+            raise InvalidInput(f"OIP input {position} has the name of an earlier input")
         tensors[name] = arr
     outputs = obj.get("outputs")
     wanted = None

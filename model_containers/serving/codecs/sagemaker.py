@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 import numpy as np
 import orjson
@@ -113,7 +114,30 @@ def decode_csv(body: bytes, schema: InputSchema) -> Batch:
     return schema.rows(rows)
 
 
+def _check_npy_size(body: bytes) -> None:
+    """The header's shape × item size must be exactly the data the body carries, checked
+    before numpy allocates anything: a header may claim any shape (`(10**11,)`), and
+    allocating it is a MemoryError (a 500) for what is the client's error."""
+    stream = io.BytesIO(body)
+    try:
+        major, _ = np.lib.format.read_magic(stream)
+        reader = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, _, dtype = reader(stream)
+    except (ValueError, OSError, EOFError):
+        raise InvalidInput("the body is not a NumPy .npy array (object arrays are refused)") from None
+    if dtype.hasobject:
+        raise InvalidInput("the body is not a NumPy .npy array (object arrays are refused)")
+    declared = math.prod(int(n) for n in shape) * dtype.itemsize  # Python ints: no overflow
+    carried = len(body) - stream.tell()
+    if declared != carried:
+        raise InvalidInput(
+            f"the .npy header declares shape {tuple(int(n) for n in shape)} of {dtype.str} ({declared} bytes) "
+            f"but the body carries {carried} bytes"
+        )
+
+
 def decode_npy(body: bytes, schema: InputSchema) -> Batch:
+    _check_npy_size(body)
     try:
         arr = np.load(io.BytesIO(body), allow_pickle=False)
     except (ValueError, OSError, EOFError):

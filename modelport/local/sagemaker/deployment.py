@@ -22,6 +22,7 @@ from typing import Any
 from functions.core.rollback import error_rate_breached
 from modelport.local.sagemaker.clock import Clock
 from modelport.local.sagemaker.fleet import FleetSet
+from modelport.local.sagemaker.processes import log_reference
 from modelport.local.settings import LocalSettings
 
 
@@ -100,7 +101,7 @@ class Baker:
             if dead:
                 return (
                     f"A new instance of variant {fleet.variant_name} exited during baking; "
-                    f"see {dead[0].log_path}"
+                    f"see {log_reference(dead[0].log_path)}"
                 )
         invocations, errors = green.counts
         calls, failed = invocations - invocations0, errors - errors0

@@ -244,6 +244,12 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited (its parent died)
 
 
+def log_reference(path: Path) -> str:
+    """How a message that may reach a caller names a log file: its place in the state
+    directory (`sagemaker/logs/<endpoint>/<file>`), never the host's absolute path."""
+    return "/".join(path.parts[-4:]) + " (in the local state directory)"
+
+
 def stop(process: ProcessHandle, grace_s: float = 5.0) -> int | None:
     """SIGTERM, then SIGKILL after `grace_s`; also reaps the process's own children."""
     stop_many([process], grace_s)

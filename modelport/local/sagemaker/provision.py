@@ -10,7 +10,7 @@ from pathlib import Path
 from modelport.local.sagemaker.artifacts import Artifacts
 from modelport.local.sagemaker.capture import CaptureConfig
 from modelport.local.sagemaker.fleet import Fleet, FleetSet, Instance, stop_instances
-from modelport.local.sagemaker.processes import Launcher, LaunchSpec, free_port
+from modelport.local.sagemaker.processes import Launcher, LaunchSpec, free_port, log_reference
 from modelport.local.sagemaker.shapes import SageMakerError
 from modelport.local.settings import LocalSettings
 
@@ -141,7 +141,7 @@ class Provisioner:
             if code is not None:
                 return (
                     f"The model container exited with code {code} before passing the ping "
-                    f"health check; see {instance.log_path}"
+                    f"health check; see {log_reference(instance.log_path)}"
                 )
             last = instance.ping()
             if last == 200:
@@ -150,5 +150,5 @@ class Provisioner:
         return (
             "The primary container for production variant did not pass the ping health check "
             f"within {self._settings.health_timeout_s:g}s (last status: {last or 'no answer'}); "
-            f"see {instance.log_path}"
+            f"see {log_reference(instance.log_path)}"
         )

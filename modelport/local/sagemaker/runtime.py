@@ -92,7 +92,7 @@ def invoke(
     forwarded = {_FORWARDED[k]: v for k, v in headers.items() if k in _FORWARDED}
     for attempt in range(_ATTEMPTS):
         fleets, fleet, instance = _choose(runtime, target_variant)
-        log_stream = _log_stream(runtime, instance, account_id)
+        log_stream = _log_stream(runtime, fleet, instance, account_id)
         try:
             response = _forward(instance, body, forwarded, log_stream, last=attempt == _ATTEMPTS - 1)
             break
@@ -114,7 +114,7 @@ async def ainvoke(
     forwarded = {_FORWARDED[k]: v for k, v in headers.items() if k in _FORWARDED}
     for attempt in range(_ATTEMPTS):
         fleets, fleet, instance = _choose(runtime, target_variant)
-        log_stream = _log_stream(runtime, instance, account_id)
+        log_stream = _log_stream(runtime, fleet, instance, account_id)
         try:
             status, answer, data = await _aforward(instance, body, forwarded, log_stream,
                                                    last=attempt == _ATTEMPTS - 1)
@@ -125,9 +125,10 @@ async def ainvoke(
                     answer.get("x-amzn-sagemaker-custom-attributes"))
 
 
-def _log_stream(runtime: EndpointRuntime, instance: Instance, account_id: str) -> str:
+def _log_stream(runtime: EndpointRuntime, fleet: Fleet, instance: Instance, account_id: str) -> str:
+    """SageMaker's log stream of the instance, `<variant>/<instance>` (callers see it: no host path)."""
     return (f"arn:aws:logs:local:{account_id}:log-group:/aws/sagemaker/Endpoints/"
-            f"{runtime.name}:log-stream:{instance.log_path}")
+            f"{runtime.name}:log-stream:{fleet.variant_name}/{instance.log_path.stem}")
 
 
 def _outcome(

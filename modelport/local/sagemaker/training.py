@@ -18,7 +18,13 @@ from typing import Any
 
 from modelport.local.sagemaker.artifacts import download_prefix, upload_model_dir
 from modelport.local.sagemaker.clock import Clock
-from modelport.local.sagemaker.processes import Launcher, LaunchSpec, ProcessHandle, stop
+from modelport.local.sagemaker.processes import (
+    Launcher,
+    LaunchSpec,
+    ProcessHandle,
+    log_reference,
+    stop,
+)
 from modelport.local.sagemaker.provision import docker_failure, runs_locally
 from modelport.local.sagemaker.store import Store
 from modelport.local.settings import LocalSettings
@@ -143,7 +149,7 @@ class Training:
         runtime["BillableTimeInSeconds"] = runtime["TrainingTimeInSeconds"]
         if code != 0:
             reason = failure.read_text().strip() if failure.exists() else ""
-            reason = reason or f"training exited with code {code}; see {job_dir / 'training.log'}"
+            reason = reason or f"training exited with code {code}; see {log_reference(job_dir / 'training.log')}"
             self._finish(name, "Failed", "Failed", FailureReason=f"AlgorithmError: {reason}", **runtime)
             return
         self._transition(name, "Uploading")
