@@ -163,6 +163,33 @@ def test_client_errors_never_roll_an_update_back(cloud, sm, runtime, endpoints, 
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", green), described.get("FailureReason")
 
 
+def test_twenty_lying_npy_bodies_during_a_bake_do_not_roll_it_back(cloud, sm, runtime, endpoints, model, unique, clock):
+    """Issue 10, finding 6, as reproduced: `.npy` bodies whose header claims shape (1e11,) made
+    the container run out of memory and answer 500; twenty during a bake rolled it back. They
+    are 400s now (the declared size is checked first) and client errors never judge a fleet."""
+    import io
+
+    import numpy as np
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**11,)})
+    lying = header.getvalue() + b"\0" * 16
+    name = f"npy-bomb-{unique}"
+    endpoints(name, model("v1", offset=100))
+    clock.hold()
+    green = model("v2", offset=200)
+    sm.update_endpoint(EndpointName=name, EndpointConfigName=green, DeploymentConfig=canary(50))
+    baking(sm, name)
+    for _ in range(20):
+        with pytest.raises(ClientError) as refused:
+            runtime.invoke_endpoint(EndpointName=name, Body=lying, ContentType="application/x-npy")
+        assert refused.value.response["OriginalStatusCode"] == 400
+        assert "declares shape (100000000000,)" in refused.value.response["OriginalMessage"]
+    clock.release()
+    described = wait_endpoint(sm, name)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", green), described.get("FailureReason")
+
+
 @pytest.mark.parametrize("retain", [True, False])
 def test_an_update_keeps_the_fleets_capacity_when_asked_to(cloud, sm, runtime, endpoints, model, unique, retain):
     """RetainAllVariantProperties keeps the variant's current (autoscaled) instance count
