@@ -198,3 +198,17 @@ def test_an_older_single_file_store_is_split_into_records(tmp_path):
     (root / "state.json").write_text(json.dumps({"endpoints": {"ep": {"EndpointName": "ep"}}}))
     assert Store(root).get("endpoints", "ep") == {"EndpointName": "ep"}
     assert not (root / "state.json").exists() and (root / "records" / "endpoints" / "ep.json").is_file()
+
+
+def test_a_write_the_journal_does_not_know_item_by_item_is_kept_as_whole_tables(cloud, aws, unique):
+    """PartiQL (which the platform does not use) is journaled as whole tables: still kept."""
+    ddb = aws("dynamodb")
+    table = f"partiql-{unique}"
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
+    ddb.put_item(TableName=table, Item={"PK": {"S": "before"}})
+    ddb.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'PK': 'inserted'}}")
+    ddb.execute_statement(Statement=f"DELETE FROM \"{table}\" WHERE PK = 'before'")
+    crash_and_restart(cloud)
+    assert {i["PK"]["S"] for i in ddb.scan(TableName=table)["Items"]} == {"inserted"}
