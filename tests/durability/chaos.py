@@ -58,7 +58,7 @@ class Ledger:
 @dataclass
 class Run:
     seed: int
-    kills: list[float]
+    kills: list[str]  # step+delay of each kill
     restarts: int = 0
     checks: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -241,38 +241,48 @@ def stray_processes(up: LocalUp) -> list[int]:
 # -- one run -------------------------------------------------------------------------------
 
 
-def run(state: Path, work: Path, *, seed: int, kills: int, story_s: float = 30.0,
-        log: Callable[[str], None] = print) -> Run:
-    """The story with `kills` SIGKILLs at seeded moments within the first `story_s` seconds."""
+def plan(seed: int, kills: int, steps: int) -> list[tuple[int, float]]:
+    """`kills` moments, each a step of the story and a delay into it. Anchored to steps, not
+    to the clock, so a fast machine cannot finish the story before the kills land (a CI run
+    did, with moments drawn from a fixed 24 s window)."""
     rng = random.Random(seed)
-    # one moment in each of `kills` equal windows of the story, so they land in different steps
-    window = story_s / max(kills, 1)
-    moments = [round(rng.uniform(i * window, (i + 1) * window), 2) for i in range(kills)]
-    result = Run(seed=seed, kills=moments)
+    chosen = sorted(rng.sample(range(steps), kills) if kills <= steps else rng.choices(range(steps), k=kills))
+    return [(step, round(rng.uniform(0.0, 2.5), 2)) for step in chosen]
+
+
+def run(state: Path, work: Path, *, seed: int, kills: int,
+        log: Callable[[str], None] = print) -> Run:
+    """The story with `kills` SIGKILLs at seeded moments; every kill happens, at the latest
+    right after the last step."""
     up = LocalUp(state).start()
-    started = time.monotonic()  # the moments count from the first start being ready
+    started = time.monotonic()
     ledger = Ledger()
     story = Story(up, work, ledger)
-    pending = list(moments)
+    steps = story.steps()
+    pending = plan(seed, kills, len(steps))
+    result = Run(seed=seed, kills=[f"{steps[s][0]}+{d}s" for s, d in pending])
     killer: threading.Timer | None = None
-    paused = 0.0  # restarts and checks do not count as story time
 
-    def arm() -> None:
+    def arm(index: int) -> None:
         nonlocal killer
-        if pending:
-            delay = max(0.0, pending.pop(0) - (time.monotonic() - started - paused))
-            killer = threading.Timer(delay, lambda: up.process.kill())
+        if pending and pending[0][0] <= index and (killer is None or not killer.is_alive()):
+            killer = threading.Timer(pending.pop(0)[1], lambda: up.process.kill())
             killer.daemon = True
             killer.start()
 
-    arm()
+    def restart() -> None:
+        up.reap()
+        up.start()
+        result.restarts += 1
+        result.checks += check(up, ledger, story)
+
     try:
-        steps = story.steps()
         index, attempts = 0, 0
         while index < len(steps):
             name, step = steps[index]
             attempts += 1
             assert attempts < 60, f"step {name} does not get done (seed {seed})"
+            arm(index)
             try:
                 story.guard(step)
                 index += 1
@@ -283,20 +293,18 @@ def run(state: Path, work: Path, *, seed: int, kills: int, story_s: float = 30.0
                     up.process.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     raise AssertionError(f"the platform stopped answering but did not die (seed {seed})") from None
-                down = time.monotonic()
-                log(f"killed during {name!r} at {down - started - paused:.1f}s of the story; restarting")
-                up.reap()
-                up.start()
-                result.restarts += 1
-                result.checks += check(up, ledger, story)
-                paused += time.monotonic() - down
-                arm()
-        if killer is not None:
+                log(f"killed during {name!r} at {time.monotonic() - started:.1f}s; restarting")
+                restart()
+        if killer is not None:  # a kill still waiting when the story ended lands now
             killer.cancel()
-        if up.process.poll() is not None:  # a kill after the last step
-            up.reap()
-            up.start()
-            result.restarts += 1
+            killer.join()
+        if up.process.poll() is not None:  # it fired just as the last step ended
+            restart()
+        while result.restarts < kills:  # every restart answers one kill
+            up.process.kill()
+            up.process.wait(timeout=10)
+            log("killed after the last step; restarting")
+            restart()
         result.checks += check(up, ledger, story)
     finally:
         if killer is not None:
