@@ -18,14 +18,24 @@ from model_containers.runtimes import Batch, Runtime, single_array
 
 log = logging.getLogger(__name__)
 
-# Modules whose *classes* an estimator is expected to be made of. skops already trusts most
-# of scikit-learn; what it reports as untrusted (tree structures, histogram predictors...)
-# is accepted only when it resolves to a class of these packages. Functions are never
-# accepted here: a function reference in a file is how a loader gets made to call code.
-_TRUSTED_ROOTS = ("sklearn", "numpy", "scipy")
-#: What the reference trainer's pipelines hold beyond classes of those packages, by exact
-#: name (one list, kept by the trainer's owner; its tests load every estimator's output
-#: through this loader): HistGradientBoosting's native categorical support keeps a
+#: The classes a skops file may hold beyond what skops itself trusts, by exact name: the
+#: parts of scikit-learn estimators that skops reports as untrusted (tree structures,
+#: histogram-gradient-boosting predictors, neighbour trees, dtypes). A name passes only when
+#: it resolves to a class that really lives there (its `__module__` and `__qualname__`),
+#: so a re-export (`scipy._lib._ccallback.PyCFuncPtr` is ctypes' `CFuncPtr`,
+#: `sklearn.callback._transport.Listener` multiprocessing's `Listener`) is refused. Functions
+#: are never accepted: a function reference in a file is how a loader gets made to call code.
+#: A model needing another class is refused, naming it, until it is reviewed and added here.
+SKOPS_CLASSES = frozenset({
+    "numpy.dtype",
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+})
+#: What the reference trainer's pipelines hold beyond those classes, by exact name (one list,
+#: kept by the trainer's owner; its tests load every estimator's output through this
+#: loader): HistGradientBoosting's native categorical support keeps a
 #: ``FunctionTransformer(functools.partial(sklearn.utils.validation.check_array, ...))``
 #: (a partial can only wrap functions that are themselves trusted, and check_array only
 #: validates an array), and date columns are expanded by Modelport's own transformer.
@@ -45,20 +55,17 @@ def _resolve(type_name: str):
     except (ImportError, AttributeError, ValueError):
         return None
     # the name must be where the object really lives, not a re-export of something else
-    return obj if getattr(obj, "__module__", None) == module_name else None
+    if getattr(obj, "__module__", None) != module_name or getattr(obj, "__qualname__", attr) != attr:
+        return None
+    return obj
 
 
 def _is_expected_class(type_name: str) -> bool:
     if type_name in REFERENCE_TRAINER_TYPES:
         return _resolve(type_name) is not None
-    module_name, _, attr = type_name.rpartition(".")
-    if module_name.split(".", 1)[0] not in _TRUSTED_ROOTS:
+    if type_name not in SKOPS_CLASSES:
         return False
-    try:
-        obj = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError):
-        return False
-    return isinstance(obj, type)
+    return isinstance(_resolve(type_name), type)
 
 
 def import_skops():
@@ -77,15 +84,16 @@ def import_skops():
 
 
 def load_skops(path: Path):
-    """Load a skops file, trusting only scikit-learn/numpy/scipy classes; refuse the rest."""
+    """Load a skops file, trusting what skops trusts plus the classes of `SKOPS_CLASSES`
+    (and `REFERENCE_TRAINER_TYPES`); refuse the rest, naming them."""
     sio = import_skops()
 
     untrusted = sio.get_untrusted_types(file=path)
     refused = sorted(t for t in untrusted if not _is_expected_class(t))
     if refused:
         raise UnsafeModel(
-            "skops file references types that are not scikit-learn estimator parts: "
-            + ", ".join(refused))
+            "skops file references types outside Modelport's allowlist of estimator parts "
+            "(model_containers.runtimes.sklearn.SKOPS_CLASSES): " + ", ".join(refused))
     return sio.load(path, trusted=list(untrusted))
 
 

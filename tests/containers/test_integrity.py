@@ -65,3 +65,19 @@ def test_skops_forest_loads_with_expected_untrusted_types(artifacts):
 
     model = load_skops(artifacts("skops") / "model.skops")
     assert type(model).__name__ == "RandomForestClassifier"
+
+
+@pytest.mark.parametrize("name", ["scipy._lib._ccallback.PyCFuncPtr", "sklearn.callback._transport.Listener",
+                                  "numpy.ctypeslib.c_intp", "sklearn.utils.Bunch", "numpy.core.multiarray.scalar"])
+def test_skops_trusts_a_class_only_by_its_real_module_and_the_allowlist(name):
+    """Issue 10: the module named in a type string was trusted, not the class's real module, so
+    ctypes' CFuncPtr and multiprocessing's Listener passed as scikit-learn/scipy parts."""
+    from model_containers.runtimes.sklearn import _is_expected_class
+
+    assert not _is_expected_class(name)
+
+
+def test_the_allowlisted_estimator_parts_resolve_where_they_live():
+    from model_containers.runtimes.sklearn import SKOPS_CLASSES, _is_expected_class
+
+    assert all(_is_expected_class(name) for name in SKOPS_CLASSES)
