@@ -23,16 +23,23 @@ class GatewayPortInUse(RuntimeError):
 class GatewayServer:
     """`start()` binds `host:port` (0 picks a free port) and serves until `stop()`."""
 
-    def __init__(self, app: GatewayApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: GatewayApp, host: str = "127.0.0.1", port: int = 0, *,
+                 header_timeout_s: float = 10.0, max_connections: int = 1024) -> None:
+        """`header_timeout_s`: a request's headers must all arrive within it (a connection
+        that sends part of them, or nothing, is closed); `max_connections`: past that many
+        connections and requests in flight, the gateway answers 503 (uvicorn's
+        `limit_concurrency`)."""
         self.app = app
         self.host = host
         self._socket = _bind(host, port)
         self.port = self._socket.getsockname()[1]
         loop = "uvloop" if _has("uvloop") else "asyncio"
-        http = _one_write_protocol() if _has("httptools") else "h11"
+        if not _has("httptools"):
+            raise RuntimeError("the local gateway needs httptools (its header timeout is built on it)")
         config = uvicorn.Config(
-            app, loop=loop, http=http, lifespan="off", log_level="warning", access_log=False,
-            server_header=False, date_header=False, timeout_keep_alive=30,
+            app, loop=loop, http=_one_write_protocol(header_timeout_s), lifespan="off", log_level="warning",
+            access_log=False, server_header=False, date_header=False, timeout_keep_alive=30,
+            limit_concurrency=max_connections,
             proxy_headers=False,  # loopback only: no proxy in front whose headers to trust
         )  # fmt: skip
         self._server = uvicorn.Server(config)
@@ -118,13 +125,47 @@ class _CoalescedWrites:
         return getattr(self._transport, name)
 
 
-def _one_write_protocol() -> type:
+def _one_write_protocol(header_timeout_s: float) -> type:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class OneWriteProtocol(HttpToolsProtocol):
+        """httptools' protocol, with coalesced writes and a header-read timeout: uvicorn has
+        none, so a client that sends part of its headers (slowloris) held a connection for
+        as long as it liked. The timer runs from the connection (or the first byte of the
+        next request on a kept-alive one) until the headers are complete."""
+
+        _header_timer: asyncio.TimerHandle | None = None
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self.transport = _CoalescedWrites(transport)  # type: ignore[assignment]
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._header_timer = self.loop.call_later(header_timeout_s, self._headers_too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
 
     return OneWriteProtocol
 

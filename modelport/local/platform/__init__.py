@@ -127,7 +127,8 @@ class Platform:
         app = GatewayApp(lambdas.invoke, self.cloud.sagemaker.invoke, stage=stage, cache=cache,
                          workers=s.gateway_workers, console=site,
                          ainvoke_endpoint=self.cloud.sagemaker.ainvoke if aio.AVAILABLE else None)
-        self.gateway = GatewayServer(app, s.host, s.gateway_port)
+        self.gateway = GatewayServer(app, s.host, s.gateway_port, header_timeout_s=s.gateway_header_timeout_s,
+                                     max_connections=s.gateway_max_connections)
         started_at = time.time()
         self.cloud.start()  # locks the state directory (StateDirInUse names the holder)
         self._cloud_started = True

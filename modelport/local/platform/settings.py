@@ -33,6 +33,11 @@ class PlatformSettings(LocalSettings):
     workflow_poll_seconds: int = Field(default=1, ge=0, le=60)
     #: handler threads of the gateway.
     gateway_workers: int = Field(default=16, ge=1, le=256)
+    #: a request's headers must all arrive within this many seconds, or the gateway closes
+    #: the connection (slow or partial headers would otherwise hold it forever).
+    gateway_header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    #: connections and requests the gateway holds at once; past it, it answers 503.
+    gateway_max_connections: int = Field(default=1024, ge=1, le=65536)
     #: the web console's build served at /console/ (default: console/dist of this checkout).
     console_dir: Path | None = None
     #: how often the local EventBridge Scheduler looks for due schedules (drift monitoring).
