@@ -190,6 +190,8 @@ def category_key(value: Any) -> str | None:
     `1`, `1.0` and `"1"` are one category, as are `True` and `"True"`: a CSV or JSON body
     may carry a category as a number where training read it as text, or the reverse.
     """
+    if type(value) is str:  # the common case, first
+        return value or None
     if value is None:
         return None
     if isinstance(value, (float, np.floating)):

@@ -70,6 +70,7 @@ class WindowReader:
         self._meta: dict[str, list[np.ndarray]] = {"id": [], "row": [], "time": []}
         self.records = self.unreadable = self.outside = 0
         self.errors: list[str] = []
+        self._strings: dict[str | None, str | None] = {}
 
     def read_files(self, paths: Iterable[Path]) -> WindowReader:
         for path in paths:
@@ -94,6 +95,7 @@ class WindowReader:
             if added is None:
                 continue
             inference_id, when, n = added
+            when = self._strings.setdefault(when, when)  # one object per second, not per row
             self.records += 1
             ids.extend([inference_id] * n)
             rows.extend(range(n))
@@ -154,7 +156,8 @@ class WindowReader:
         return self._rows(items)
 
     def _rows(self, rows: list[list]) -> dict[str, list]:
-        if rows and [str(v) for v in rows[0]] == self._names:  # a CSV header
+        first = rows[0] if rows else None
+        if first and first[0] == self._names[0] and [str(v) for v in first] == self._names:  # a CSV header
             rows = rows[1:]
         if not rows:
             raise Unreadable("no rows in the request")
@@ -209,8 +212,9 @@ class WindowReader:
             kind = self._kinds.get(name) or self._output_kinds.get(name)
             if kind == "numeric":
                 self._chunks[name].append(to_numbers(values))
-            else:
-                self._chunks[name].append(np.asarray([category_key(v) for v in values], dtype=object))
+            else:  # one object per category, not per row
+                keys = [category_key(v) for v in values]
+                self._chunks[name].append(np.asarray([self._strings.setdefault(k, k) for k in keys], dtype=object))
         self._meta["id"].append(np.asarray(ids, dtype=object))
         self._meta["row"].append(np.asarray(rows, dtype=np.int32))
         self._meta["time"].append(np.asarray(times, dtype=object))

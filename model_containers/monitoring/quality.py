@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from model_containers.monitoring.baseline import category_key
 from model_containers.monitoring.drift import to_numbers
@@ -79,7 +78,7 @@ def _roc_auc(y: np.ndarray, scores: Sequence | None) -> float:
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if not n_pos or not n_neg:
         return math.nan
-    ranks = stats.rankdata(s)  # Mann–Whitney U: AUC = P(score of a positive > score of a negative)
+    ranks = average_ranks(s)  # Mann–Whitney U: AUC = P(score of a positive > score of a negative)
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
@@ -94,3 +93,16 @@ def series(metric: str, hours: Sequence[str], labels: Sequence, predictions: Seq
                         None if scores is None else np.asarray(scores, dtype=object)[pick])
         points.append(Point(hour, None if math.isnan(value) else value, int(pick.sum())))
     return points
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing their average rank (`scipy.stats.rankdata(values)`)."""
+    values = np.asarray(values)
+    order = np.argsort(values, kind="mergesort")
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.arange(len(order))
+    ordered = values[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    dense = np.cumsum(starts)[inverse]
+    bounds = np.r_[np.flatnonzero(starts), len(values)]
+    return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)

@@ -126,6 +126,24 @@ def test_ks_and_wasserstein_work_from_the_stored_quantiles():
     assert w.statistic == pytest.approx(stats.wasserstein_distance(train, current) / 2, abs=0.03)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_numpy_ks_wasserstein_and_ranks_equal_scipy_stats(seed):
+    """The job avoids importing scipy.stats (seconds of its start-up); its own KS statistic,
+    earth mover's distance, and average ranks must equal scipy's, ties included."""
+    from model_containers.monitoring import quality
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0, 1, 3000).round(1)  # rounded: many ties
+    b = rng.normal(0.3, 1.4, 1700).round(1)
+    assert drift.ks_statistic(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
+    assert drift.wasserstein_distance(a, b) == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-9)
+    np.testing.assert_allclose(quality.average_ranks(b), stats.rankdata(b))
+    p, q = rng.dirichlet(np.ones(9)), rng.dirichlet(np.ones(9))
+    from scipy.spatial import distance
+
+    assert drift.jensen_shannon(p, q).statistic == pytest.approx(distance.jensenshannon(p, q, base=2), rel=1e-9)
+
+
 def test_a_discrete_feature_keeps_its_exact_values():
     values = np.repeat([0, 1, 2], [500, 300, 200])
     column = baseline.profile_column(values)
