@@ -264,6 +264,10 @@ class UnknownInferenceId(InvalidInput):
     """Labels name inference ids that are not captured requests of the model (`fields` say which)."""
 
 
+class GroundTruthDisabled(Conflict):
+    """The model's policy does not collect ground truth (`monitoring.ground_truth` is false)."""
+
+
 class LabelConflict(Conflict):
     """A captured request already has a different label."""
 

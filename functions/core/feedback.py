@@ -1,7 +1,8 @@
 """Use cases: ground truth for captured requests (`POST /v1/models/{name}/feedback`).
 
 Every inference answer names its inference id (SageMaker's `InferenceId`, the gateway's
-request id). The capture indexer records each captured id (`INFER#<id>`: model, alias,
+request id). Where the model's policy collects ground truth (`monitoring.ground_truth`;
+409 `GroundTruthDisabled` otherwise), the capture indexer records each captured id (`INFER#<id>`: model, alias,
 endpoint, inference time), so labels can be checked when they arrive: an id that is not a
 captured request of *this* model is refused (400 naming it; never captured, sampled out,
 captured less than a few minutes ago, or another model's, and the answer does not say
@@ -21,7 +22,12 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core import access
-from functions.core.errors import InvalidInput, LabelConflict, UnknownInferenceId
+from functions.core.errors import (
+    GroundTruthDisabled,
+    InvalidInput,
+    LabelConflict,
+    UnknownInferenceId,
+)
 from functions.core.ports import Context, Deps
 from functions.core.records import ItemKey, Record
 from functions.core.registry import require_model
@@ -128,7 +134,13 @@ class FeedbackStore(Protocol):
 def submit(deps: Deps, store: FeedbackStore, ctx: Context, name: str, feedback: Feedback) -> FeedbackResult:
     """Store labels for captured requests of `name` (see the module docstring)."""
     access.require(ctx.actor, LABEL, name, doing="posting labels")
-    require_model(deps, name)
+    model = require_model(deps, name)
+    if not model.policy.monitoring.ground_truth:
+        raise GroundTruthDisabled(
+            f"the policy of {name} does not collect ground truth (monitoring.ground_truth is false), so its "
+            "captured requests are not indexed and labels cannot be checked; set it to true (requests captured "
+            "from then on take labels)"
+        )
     wanted: dict[str, NewLabel] = {}
     for i, item in enumerate(feedback.labels):
         seen = wanted.get(item.inference_id)

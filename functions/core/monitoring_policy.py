@@ -67,6 +67,12 @@ class MonitoringPolicy(_Strict):
     retrain_dataset: str | None = Field(default=None, max_length=512)
     #: the drift job's instance (a SageMaker Processing job on Modelport's CPU image).
     instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    #: accept ground-truth labels (`POST .../feedback`) for captured requests: the capture
+    #: indexer records each captured inference id (one DynamoDB item per request) so that
+    #: labels can be checked against what was captured. Off (the default, as in SageMaker,
+    #: where ground truth is set up on purpose): nothing is indexed and feedback answers 409
+    #: `GroundTruthDisabled`. Requests captured while it was off take no labels.
+    ground_truth: bool = False
     #: how long labels may be posted for a captured request.
     label_days: int = Field(default=90, ge=1, le=3650)
 

@@ -6,7 +6,8 @@ A capture key is `<endpoint>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl` (t
 workflow's DestinationS3Uri is `s3://<captures>/<endpoint>`); the endpoint's claim says
 which model and alias it serves. Items expire (DynamoDB TTL) `label_days` after the
 inference (the model's policy). Keys outside the layout (e.g. `monitoring/` reports),
-endpoints nobody claimed and requests without an inference id are skipped and logged;
+endpoints nobody claimed, models whose policy does not collect ground truth
+(`monitoring.ground_truth`) and requests without an inference id are skipped and logged;
 indexing the same file twice writes the same items. A message that is not an S3
 notification fails (partial batch failure) and reaches the DLQ after its retries.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +43,8 @@ from functions.workflows.wiring import once
 
 logger = Logger(service="capture-indexer")
 processor = BatchProcessor(event_type=EventType.SQS)
+#: how long a warm indexer trusts what it read of an endpoint's model policy.
+OWNER_TTL_S = 60.0
 #: `<endpoint>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl`
 CAPTURE_KEY = re.compile(r"^(?P<endpoint>[^/]+)/(?P=endpoint)/(?P<variant>[^/]+)/\d{4}/\d{2}/\d{2}/\d{2}/[^/]+\.jsonl$")
 
@@ -51,7 +55,15 @@ class IndexerEnv:
     deps: Deps
     index: DynamoFeedback
     captures: CaptureBucket
-    owners: dict[str, tuple[EndpointClaim, int] | None] = field(default_factory=dict)
+    #: endpoint → (its claim and its model's label policy, or None; when it was read)
+    owners: dict[str, tuple[Owner | None, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Owner:
+    claim: EndpointClaim
+    ground_truth: bool
+    label_days: int
 
 
 @once
@@ -94,7 +106,10 @@ def index_file(env: IndexerEnv, key: str) -> int:
     if owner is None:
         logger.info("capture of an endpoint no model alias claims", extra={"key": key})
         return 0
-    claim, label_days = owner
+    if not owner.ground_truth:
+        logger.debug("ground truth is off for this model", extra={"key": key, "model": owner.claim.model})
+        return 0
+    claim, label_days = owner.claim, owner.label_days
     body = env.captures.read(key)
     items = []
     for line in body.splitlines():
@@ -121,14 +136,18 @@ def _inference(line: bytes) -> tuple[str, datetime] | None:
         return None
 
 
-def _owner(env: IndexerEnv, endpoint: str) -> tuple[EndpointClaim, int] | None:
-    """The endpoint's claim and its model's label window (cached for the environment's life:
-    a claim never moves)."""
-    if endpoint not in env.owners:
+def _owner(env: IndexerEnv, endpoint: str) -> Owner | None:
+    """The endpoint's claim and its model's label policy, read again after `OWNER_TTL_S`
+    (a claim never moves, but the policy may change)."""
+    cached = env.owners.get(endpoint)
+    now = time.monotonic()
+    if cached is None or now - cached[1] > OWNER_TTL_S:
         claim = env.deps.store.get(EndpointClaim.key_for(endpoint), EndpointClaim)
         model = env.deps.store.get(Model.key_for(claim.model), Model) if claim else None
-        env.owners[endpoint] = (claim, model.policy.monitoring.label_days) if claim and model else None
-    return env.owners[endpoint]
+        policy = model.policy.monitoring if model else None
+        owner = Owner(claim, policy.ground_truth, policy.label_days) if claim and policy else None
+        env.owners[endpoint] = cached = (owner, now)
+    return cached[0]
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -128,7 +128,8 @@ def get_report(name: ModelName, run_id: RunId) -> Report:
     description=(
         "At most 100 labels per request, each for the `X-Modelport-Inference-Id` of an answer. Idempotent: a "
         "label posted again is `unchanged`. All or nothing: 400 `UnknownInferenceId` (with `fields`) when an id "
-        "is not a captured request of the model, 409 `LabelConflict` when one already has another label."
+        "is not a captured request of the model, 409 `LabelConflict` when one already has another label, 409 "
+        "`GroundTruthDisabled` when the model's policy does not collect ground truth (`monitoring.ground_truth`)."
     ),
     responses={400: {"description": "unknown inference ids"}, 409: {"description": "a different label exists"}},
     tags=["monitoring"],

@@ -13,6 +13,10 @@ def test_a_pushed_baseline_is_monitored_from_the_cli(cli, platform, token, tmp_p
     table = tmp_path / "train.csv"
     table.write_text("a,b,y\n" + "".join(f"{i % 20},{(i * 7) % 11},{(i % 20) + (i * 7) % 11}\n" for i in range(400)))
     ok(cli("models", "create", name, "--framework", "python", "--owner", "team", "--allow-code"))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("inference_id,label\nany,1\n")
+    one_error_line(cli("monitor", "feedback", name, str(labels)), "GroundTruthDisabled", "HTTP 409")
+    ok(cli("models", "update", name, "--patch", '{"policy": {"monitoring": {"ground_truth": true}}}'))
     pushed = ok(cli("push", str(model_dir(tmp_path)), "-m", name, "--version", "1.0.0", *CARD,
                     "--baseline", str(table), "--target", "y"))
     assert "baseline profile sha256" in pushed
@@ -36,7 +40,6 @@ def test_a_pushed_baseline_is_monitored_from_the_cli(cli, platform, token, tmp_p
     assert str(page) in ok(cli("monitor", "report", name, run["id"], "--save", str(page)))
     assert page.read_text().startswith("<!doctype html>")
 
-    labels = tmp_path / "labels.csv"
     labels.write_text("inference_id,label\n" + "".join(f"{i},{n}\n" for n, i in enumerate(ids[:5])))
     assert "5 labels stored, 0 already there" in ok(cli("monitor", "feedback", name, str(labels)))
     labels.write_text("inference_id,label\nnot-an-id,1\n")

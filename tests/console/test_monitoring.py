@@ -21,7 +21,7 @@ def test_drift_is_checked_and_drawn(tab, platform, admin: Client, key_for, shots
     name = f"watch-{unique}"
     admin.models.create({"name": name, "owner": "ops", "framework": "python", "policy": {
         "metric": "mae", "metric_direction": "minimize", "allow_code": True,
-        "monitoring": {"schedule": None, "window_hours": 1, "min_samples": 50}}})
+        "monitoring": {"schedule": None, "window_hours": 1, "min_samples": 50, "ground_truth": True}}})
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x1": rng.normal(10, 2, 1000), "x2": rng.uniform(0, 5, 1000)})
     model = tmp_path / "model"

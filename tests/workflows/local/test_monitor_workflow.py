@@ -71,7 +71,7 @@ def watched(platform, tmp_path_factory):
         name=name, owner="alice", framework="sklearn",
         policy=ModelPolicy(metric="mae", metric_direction="minimize", allow_code=True, monitoring=MonitoringPolicy(
             schedule="rate(5 minutes)", window_hours=1, min_samples=50, on_drift="retrain",
-            retrain_dataset=reference)),
+            retrain_dataset=reference, ground_truth=True)),
         training=TrainingSpec(trainer="tabular", hyperparameters={"target": "y"},
                               dataset_prefix=f"datasets/{name}/incoming/")))
     monitored_version(platform, deps, tmp_path_factory.mktemp("watched"), name)
