@@ -96,6 +96,9 @@ def write_manifest(
                       "outputs": list(signature.get("outputs", []))},
         "allow_pickle": bool(allow_pickle),
         "files": hash_tree(root),
+        # bytes of each file: what unpacking the artifact may write (a bound against a
+        # decompression bomb, checked against each tar member's header before it is written)
+        "sizes": {rel: (root / rel).stat().st_size for rel in list_files(root)},
         "metrics": dict(metrics or {}),
     }
     for key, value in (extra or {}).items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -73,6 +73,8 @@ class Manifest(BaseModel):
     signature: Signature = Field(default_factory=Signature)
     allow_pickle: bool = False
     files: dict[str, str]
+    #: bytes of each file (written since issue 10; older artifacts have none)
+    sizes: dict[str, Annotated[int, Field(ge=0)]] | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
     version: str | None = None

@@ -120,7 +120,7 @@ def _describe(model_dir: Path, *, framework: str | None, model_file: str | None)
     model_file = model_file or existing.get("model_file") or _guess_model_file(model_dir)
     framework = framework or existing.get("framework") or _guess_framework(model_file)
     metrics = existing.get("metrics") or _metrics_file(model_dir)
-    known = {"format_version", "framework", "model_file", "signature", "allow_pickle", "files", "metrics"}
+    known = {"format_version", "framework", "model_file", "signature", "allow_pickle", "files", "sizes", "metrics"}
     return artifact.write_manifest(
         model_dir,
         framework=framework,

@@ -47,6 +47,9 @@ class LocalSettings(BaseSettings):
     processing_module: str = "model_containers.monitoring"
     #: images whose repository name contains this run the modules above; others fail.
     image_marker: str = "modelport"
+    #: the most an endpoint's `model.tar.gz` may unpack to (its files are also held to the
+    #: sizes its `modelport.json` declares): a decompression bomb is refused, not unpacked.
+    max_unpacked_model_bytes: int = Field(default=20 << 30, ge=1)
     #: how long a new instance may take to answer `GET /ping` with 200.
     health_timeout_s: float = Field(default=60.0, gt=0)
     #: interval of health polling while an instance starts.

@@ -190,8 +190,9 @@ def python_model(directory: Path, *, offset: float = 0.0, corrupt: bool = False)
         model_dir, framework="python", model_file="predictor.py",
         signature={"inputs": [], "outputs": []},
     )
-    if corrupt:
-        (model_dir / "predictor.py").write_text("raise SystemExit('tampered')\n")
+    if corrupt:  # same size, other bytes: unpacking passes, the container's hash check does not
+        size = (model_dir / "predictor.py").stat().st_size
+        (model_dir / "predictor.py").write_text("raise SystemExit('tampered')  #".ljust(size - 1, "#") + "\n")
     return artifact.pack(model_dir, directory / "model.tar.gz").path
 
 

@@ -60,9 +60,8 @@ class LocalSageMaker:
         #: process leaves a pid file, so a start after a crash can stop what was left running
         self.launcher = launcher = tracked(launcher, processes_dir(settings.state_dir))
         self.store = Store(root)
-        provisioner = Provisioner(
-            settings, Artifacts(lambda: aws_client("s3"), root / "artifacts"), launcher, root / "logs",
-        )
+        artifacts = Artifacts(lambda: aws_client("s3"), root / "artifacts", max_bytes=settings.max_unpacked_model_bytes)
+        provisioner = Provisioner(settings, artifacts, launcher, root / "logs")
         baker = Baker(settings, self.clock, cloudwatch_alarm_states(lambda: aws_client("cloudwatch")))
         self.endpoints = Endpoints(self.store, provisioner, baker, self.clock)
         self.training = Training(
