@@ -167,7 +167,8 @@ def iam(v: Validating) -> None:
 
 
 def monitoring(v: Validating) -> None:
-    """The drift job (a processing job) and its CloudWatch metrics (issue 13's adapters)."""
+    """The drift job (a processing job) and its CloudWatch metrics (issue 13's adapters): Describe,
+    Stop of a job that ended meanwhile (not an error), and a wide model's metrics (two PutMetricData)."""
     from functions.adapters.monitoring import MonitoringMetrics, ProcessingJobs
 
     jobs = ProcessingJobs(v.client("sagemaker"))
@@ -178,12 +179,13 @@ def monitoring(v: Validating) -> None:
         "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
                                                   "VolumeSizeInGB": 30}}})
     assert jobs.describe(name)["ProcessingJobStatus"] == "InProgress"
-    v.answer("sagemaker", "stop_processing_job")
-    jobs.stop(name)
+    v.answer("sagemaker", "stop_processing_job", error="ValidationException", message="the job has ended")
+    jobs.stop(name)  # it ended meanwhile: not an error
     metrics = MonitoringMetrics(v.client("cloudwatch"))
     v.answer("cloudwatch", "put_metric_data")
-    metrics.publish("churn", "production", at=NOW, drifted=True, rows=1200, scores={"age": 0.31, "income": None},
-                    metric="accuracy", live=0.91)
+    v.answer("cloudwatch", "put_metric_data")
+    metrics.publish("churn", "production", at=NOW, drifted=True, rows=1200, metric="accuracy", live=0.81,
+                    scores={**{f"x{i}": 0.01 * i for i in range(600)}, "missing": None})
 
 
 DRIVERS: dict[str, Callable[[Validating], None]] = {
