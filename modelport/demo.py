@@ -1,6 +1,6 @@
 """`modelport demo` (`make demo`): the whole story on a freshly started local platform.
 
-Each of the twelve steps goes through the public surfaces only — the SDK over real HTTP,
+Each of the fourteen steps goes through the public surfaces only — the SDK over real HTTP,
 the training entry point as a process, presigned uploads into the embedded S3 — and
 prints what it did. The data is a generated churn table whose behaviour drifts between
 the first dataset and the second, so the retrained version answers differently.
@@ -82,7 +82,7 @@ class StepFailed(Exception):
 class Story:
     """Numbered steps printed as they run; remembers what succeeded."""
 
-    def __init__(self, console: Console, total: int = 13) -> None:
+    def __init__(self, console: Console, total: int = 14) -> None:
         self.console = console
         self.total = total
         self.number = 0
@@ -115,7 +115,7 @@ class Story:
 
 def run_demo(*, state_dir: Path | None = None, port: int | None = None, keep_running: bool = True,
              as_json: bool = False) -> bool:
-    """Run the story; True when all twelve steps succeeded."""
+    """Run the story; True when all fourteen steps succeeded."""
     from modelport.cli.local import wait_for_interrupt
 
     console = Console(stderr=as_json, highlight=False)
@@ -172,6 +172,7 @@ def _run(story: Story, work: Path, state_dir: Path, port: int | None) -> Any:
 
 
 def _story(story: Story, platform: Any, work: Path, training: Any) -> None:
+    from modelport.demo_monitoring import drift_step
     from modelport.demo_steps import Steps
 
     admin = Client(platform.api_url, platform.admin_key)
@@ -186,6 +187,7 @@ def _story(story: Story, platform: Any, work: Path, training: Any) -> None:
     steps.retrain()
     steps.approve_and_deploy_retrained()
     steps.invoke_again()
+    drift_step(steps, platform.cloud.sagemaker.capture.flush)
     steps.evidence()
     steps.audit()
 

@@ -58,12 +58,13 @@ class Steps:
             model = self.alice.models.create({
                 "name": MODEL, "owner": "alice@data-science", "framework": "sklearn",
                 "description": "Which customers are about to leave",
-                "policy": {"metric": "accuracy", "metric_direction": "maximize", "on_retrain": "submit"},
+                "policy": {"metric": "accuracy", "metric_direction": "maximize", "on_retrain": "submit",
+                           "monitoring": {"on_drift": "retrain", "window_hours": 1, "ground_truth": True}},
                 "training": {"trainer": "tabular", "instance_type": "ml.m5.large",
                              "hyperparameters": {"target": "churned", "estimator": "linear"}},
             })  # fmt: skip
             s.say(f"{model.name}: trainer {model.training.trainer}, target churned, retrains on new files "
-                  f"under datasets/{MODEL}/, a better version is submitted for approval")
+                  f"under datasets/{MODEL}/, a better version is submitted for approval; drift retrains too")
 
     def train(self, training: Future) -> None:
         """`training` was started with the platform (`train_reference` on the v1 table)."""

@@ -18,10 +18,11 @@ def test_the_demo_story_runs_every_step(tmp_path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["ok"] is True and [s["step"] for s in report["steps"]] == list(range(1, 14))
+    assert report["ok"] is True and [s["step"] for s in report["steps"]] == list(range(1, 15))
     assert all(s["ok"] for s in report["steps"])
     story = done.stderr
     for expected in ("FourEyesViolation", "curl -s -X POST", "/v2/models/churn/infer", "version 1.0.1",
-                     "production → 1.0.1", "hash chain intact", "verified offline"):
+                     "production → 1.0.1", "monthly_charges", "retrain_started", "hash chain intact",
+                     "verified offline"):
         assert expected in story, expected
     assert "Traceback" not in story
