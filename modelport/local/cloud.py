@@ -10,7 +10,7 @@ from modelport.local.sagemaker import Clock, LocalSageMaker
 from modelport.local.sagemaker.processes import Launcher, launch, reap_orphans
 from modelport.local.sagemaker.service import processes_dir
 from modelport.local.settings import LocalSettings
-from modelport.local.statefiles import StateLock
+from modelport.local.statefiles import PrivateState, StateLock, tighten
 
 
 class LocalCloud:
@@ -25,6 +25,7 @@ class LocalCloud:
         self.sagemaker = LocalSageMaker(settings, self.aws.client, launcher=launcher, clock=clock)
         self.aws.front.attach_sagemaker(self.sagemaker.app, self.sagemaker)
         self._lock = StateLock(settings.state_dir)
+        self._private = PrivateState(settings.state_dir)
         #: processes of an earlier run that this start found and stopped
         self.orphans: list[dict] = []
 
@@ -38,19 +39,27 @@ class LocalCloud:
         Raises `StateDirInUse` when another local cloud holds the state directory and
         `PortInUse` when the AWS port is taken.
         """
-        self._lock.acquire()
+        self._private.enter()
+        try:
+            self._lock.acquire()
+        except BaseException:
+            self._private.leave()
+            raise
+        tighten(self.settings.state_dir)  # what an earlier run (or version) left readable
         # what a killed predecessor left running (endpoint instances, jobs) goes first
         self.orphans = reap_orphans(processes_dir(self.settings.state_dir))
         try:
             self.aws.start()
         except BaseException:
             self._lock.release()
+            self._private.leave()
             raise
         try:
             self.sagemaker.start()
         except BaseException:
             self.aws.stop(snapshot=False)
             self._lock.release()
+            self._private.leave()
             raise
         return self
 
@@ -64,6 +73,7 @@ class LocalCloud:
                 self.aws.stop(snapshot=snapshot)
             finally:
                 self._lock.release()
+                self._private.leave()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -169,3 +169,53 @@ class StateLock:
         if self._handle is not None:
             self._handle.close()  # closing the file releases the flock
             self._handle = None
+
+
+class PrivateState:
+    """The state directory is its user's alone: 0700, nothing in it readable by others.
+
+    `enter()` (at each start) makes the directory 0700 and sets the process umask to 077
+    while any local cloud runs, so every file and directory created later (datasets, logs,
+    captures, artifacts, snapshots) is 0600/0700, the subprocesses' included; the last
+    `leave()` puts the previous umask back. `tighten()` fixes what an earlier run left looser.
+    """
+
+    _lock = threading.Lock()
+    _holders = 0
+    _saved = 0o022
+
+    def __init__(self, state_dir: Path) -> None:
+        self._root = state_dir
+        self._entered = False
+
+    def enter(self) -> None:
+        with PrivateState._lock:
+            if PrivateState._holders == 0:
+                PrivateState._saved = os.umask(0o077)
+            PrivateState._holders += 1
+            self._entered = True
+        self._root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._root.chmod(0o700)
+
+    def leave(self) -> None:
+        with PrivateState._lock:
+            if not self._entered:
+                return
+            self._entered = False
+            PrivateState._holders -= 1
+            if PrivateState._holders == 0:
+                os.umask(PrivateState._saved)
+
+
+def tighten(root: Path) -> None:
+    """Remove group and other permissions from `root` and everything below it (links are
+    left alone: their targets may be outside the state directory)."""
+    import stat
+
+    for path in (root, *root.rglob("*")):
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            continue  # removed meanwhile
+        if not stat.S_ISLNK(mode) and mode & 0o077:
+            path.chmod(stat.S_IMODE(mode) & 0o700)

@@ -84,7 +84,7 @@ def _unpack(archive: Path, into: Path, uri: str, max_bytes: int) -> None:
             for member in tar:
                 name = member.name.removeprefix("./")
                 if member.isdir():
-                    tar.extract(member, into, filter="data")
+                    tar.extract(member, into, filter=_private_data)
                     continue
                 if not member.isfile():
                     raise SageMakerError("ValidationException", f"Model data at {uri} holds {name!r}, "
@@ -95,12 +95,18 @@ def _unpack(archive: Path, into: Path, uri: str, max_bytes: int) -> None:
                     (into / MANIFEST_NAME).write_bytes(data)
                     continue
                 budget.take(name, member.size)
-                # The "data" filter refuses absolute paths, `..` and anything out of the tree.
-                tar.extract(member, into, filter="data")
+                tar.extract(member, into, filter=_private_data)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise SageMakerError(
             "ValidationException", f"Model data at {uri} is not a valid tar.gz archive: {exc}"
         ) from exc
+
+
+def _private_data(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
+    """tarfile's "data" filter (it refuses absolute paths, `..` and anything out of the
+    tree) with modes for the owner only: extraction sets them explicitly, past the umask."""
+    member = tarfile.data_filter(member, path)
+    return member if member.mode is None else member.replace(mode=member.mode & 0o700, deep=False)
 
 
 class _Budget:
