@@ -113,7 +113,10 @@ def report(
     if (open_page or save) and not found.html_url:
         raise ModelportError("the run has no report yet", code="NotFound")
     if open_page or save:
-        page = httpx.get(found.html_url, timeout=60).text
+        answer = httpx.get(found.html_url, timeout=60)
+        if answer.status_code != 200:  # e.g. the presigned URL expired, or the object is gone
+            raise ModelportError(f"the HTML report could not be read (HTTP {answer.status_code})", code="NotFound")
+        page = answer.text
         target = save or Path(tempfile.mkdtemp(prefix="modelport-report-")) / f"{model}-{run_id}.html"
         target.write_text(page)
         fields([("report", str(target))])

@@ -4,11 +4,12 @@ model trained elsewhere gets a baseline from its training table, and its traffic
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.cli.test_commands import CARD, model_dir, ok, one_error_line
 
 
-def test_a_pushed_baseline_is_monitored_from_the_cli(cli, platform, token, tmp_path, unique) -> None:
+def test_a_pushed_baseline_is_monitored_from_the_cli(cli, platform, token, tmp_path, unique, monkeypatch) -> None:
     name = f"m-{unique}"
     table = tmp_path / "train.csv"
     table.write_text("a,b,y\n" + "".join(f"{i % 20},{(i * 7) % 11},{(i % 20) + (i * 7) % 11}\n" for i in range(400)))
@@ -39,6 +40,11 @@ def test_a_pushed_baseline_is_monitored_from_the_cli(cli, platform, token, tmp_p
     page = tmp_path / "report.html"
     assert str(page) in ok(cli("monitor", "report", name, run["id"], "--save", str(page)))
     assert page.read_text().startswith("<!doctype html>")
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    shown = ok(cli("monitor", "report", name, run["id"], "--open"))
+    assert "insufficient" in shown and len(opened) == 1 and opened[0].startswith("file://")
+    assert "<!doctype html>" in Path(opened[0].removeprefix("file://")).read_text()
 
     labels.write_text("inference_id,label\n" + "".join(f"{i},{n}\n" for n, i in enumerate(ids[:5])))
     assert "5 labels stored, 0 already there" in ok(cli("monitor", "feedback", name, str(labels)))
