@@ -102,6 +102,7 @@ def prepare(state: dict[str, Any], env: MonitorEnv) -> dict[str, Any]:
         "thresholds": policy.drift_thresholds(), "metric": model.policy.metric,
         "baseline_sha256": run.baseline_sha256, "history": _history(env, run),
         "window_dataset": policy.retrain_data.value == "captured_window",
+        "target": model.training.hyperparameters.get("target") if model.training else None,
     })  # fmt: skip
     env.captures.put_json(f"{prefix}input/captures.manifest",
                           [{"prefix": env.captures.uri(capture_prefix)}, *files])

@@ -57,6 +57,8 @@ class RunConfig:
     history: list[dict[str, Any]]
     window_dataset: bool
     endpoint: str | None = None
+    #: the target column the model's retrains read (its training spec), for window.csv
+    target: str | None = None
 
     @classmethod
     def read(cls, path: Path) -> RunConfig:
@@ -69,7 +71,7 @@ class RunConfig:
                 thresholds=drift.Thresholds(**{k: v for k, v in t.items() if k in drift.Thresholds.__dataclass_fields__}),
                 metric=raw.get("metric", "accuracy"), baseline_sha256=raw.get("baseline_sha256"),
                 history=list(raw.get("history") or []), window_dataset=bool(raw.get("window_dataset")),
-                endpoint=raw.get("endpoint"),
+                endpoint=raw.get("endpoint"), target=raw.get("target") or None,
             )  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise JobError(f"{path.name} is missing or malformed: {exc}") from None
@@ -93,7 +95,7 @@ def run(root: Path) -> dict[str, Any]:
     (out / "report.json").write_text(json.dumps(report, allow_nan=False))
     (out / "report.html").write_text(render(report))
     if config.window_dataset and result.joined:
-        write_window_dataset(out / "window.csv", profile, window, labels)
+        write_window_dataset(out / "window.csv", profile, window, labels, target=config.target)
     found = summary(report, window_dataset="window.csv" if (out / "window.csv").exists() else None)
     (out / "summary.json").write_text(json.dumps(found, allow_nan=False))
     return found
@@ -219,9 +221,12 @@ def _scores(window: Window, rows: np.ndarray) -> np.ndarray | None:
     return window.outputs[columns[-1]][rows] if columns else None
 
 
-def write_window_dataset(path: Path, profile: dict[str, Any], window: Window, labels: dict[str, Any]) -> int:
-    """The captured rows that have labels, as a training table (features + target)."""
-    target = profile.get("target") or "label"
+def write_window_dataset(path: Path, profile: dict[str, Any], window: Window, labels: dict[str, Any], *,
+                         target: str | None = None) -> int:
+    """The captured rows that have labels, as a training table (features + target). The
+    target column is named as the model's retrains read it (`target`, from its training
+    spec), else as the baseline names it, else `label`."""
+    target = target or profile.get("target") or "label"
     names = list(profile["features"])
     picked = _labelled_rows(window, labels)
     with path.open("w", newline="") as fh:

@@ -166,6 +166,27 @@ def test_drifted_traffic_is_flagged_reported_announced_and_retrains(platform, ap
     assert production["live_metric"][0]["value"] == pytest.approx(1.0)
 
 
+def test_a_captured_window_with_its_labels_is_the_retrains_dataset(platform, api, watched):
+    """`retrain_data: captured_window` (after the test above, whose drifted, half-labelled
+    traffic is still in the window): the window's labelled rows, features and the training
+    spec's target, are what the retrain trains on."""
+    from modelport.client import Client
+
+    with Client(platform.api_url, platform.admin_key) as admin:
+        admin.models.update(watched, {"policy": {"monitoring": {"retrain_data": "captured_window"}}})
+    run = run_to_end(api, watched)
+    assert (run["status"], run["outcome"], run["action"]) == ("succeeded", "drift", "retrain_started"), run
+    retrain = wait_for(lambda: (r := api.get(f"/v1/models/{watched}/retrains/{run['retrain_id']}").json())["status"]
+                       in ("succeeded", "failed") and r, 120, 0.5, "the window's retrain")
+    assert retrain["dataset"]["key"] == f"datasets/{watched}/incoming/drift/{run['id']}/window.csv"
+    body = platform.client("s3").get_object(Bucket=platform.names.datasets_bucket, Key=retrain["dataset"]["key"])
+    table = pd.read_csv(body["Body"])
+    assert list(table.columns) == ["x1", "x2", "y"] and len(table) == 150  # the labelled half
+    np.testing.assert_allclose(table.y, table.x1 + table.x2 + 1.0, atol=1e-9)  # the labels posted
+    assert table.x1.mean() > 14  # the drifted traffic, not the training data (mean 10)
+    assert retrain["outcome"] in ("submitted", "rejected_by_evaluation", "registered"), retrain
+
+
 def test_the_schedule_starts_runs_and_feedback_refuses_what_was_not_captured(platform, api, watched):
     if api.get(f"/v1/models/{watched}/aliases").json()["items"][0].get("endpoint") is None:
         deploy(api, watched, "1.0.0")
