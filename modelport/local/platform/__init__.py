@@ -132,6 +132,11 @@ class Platform:
         started_at = time.time()
         self.cloud.start()  # locks the state directory (StateDirInUse names the holder)
         self._cloud_started = True
+        from modelport.local import sandbox
+
+        if not sandbox.available():
+            log.warning("this kernel has no Landlock: endpoint and training processes (user code) can read "
+                        "the state directory, admin.key included; run local mode on Linux 5.13 or later")
         self._set_env({**self.cloud.aws.environment(), **self.names.environment(s), **_QUIET})
         reset_handler_caches()
         for name, spec in {**resources.API_FUNCTIONS, **resources.WORKFLOW_FUNCTIONS}.items():

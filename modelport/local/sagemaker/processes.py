@@ -37,6 +37,8 @@ MARKER = "MODELPORT_LOCAL_PROCESSES"
 #: no API key. What a child needs beyond these its spec gives it (the container contract).
 _INHERITED = ("PATH", "PYTHONPATH", "LANG", "LANGUAGE", "TZ", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
 _INHERITED_PREFIXES = ("LC_", "OMP_", "MKL_", "OPENBLAS_", "NUMEXPR_")
+#: what runs a child that is kept out of the state directory (`LaunchSpec.private`)
+SANDBOX_MODULE, SANDBOX_ENV = "modelport.local.sandbox", "MODELPORT_SANDBOX"
 
 
 class ProcessHandle(Protocol):
@@ -70,17 +72,25 @@ class LaunchSpec:
     kind: str = ""
     #: whose it is: the endpoint or job name
     owner: str = ""
+    #: a directory the process may not reach (the state directory; `modelport.local.sandbox`),
+    #: but for `readable` and `writable` paths inside it (its model or job directory)
+    private: Path | None = None
+    readable: tuple[Path, ...] = ()
+    writable: tuple[Path, ...] = ()
 
 
 Launcher = Callable[[LaunchSpec], ProcessHandle]
 
 
-def tracked(launcher: Launcher, processes: Path) -> Launcher:
-    """`launcher`, with every spec it starts tracked in `processes` (unless it names its own)."""
+def tracked(launcher: Launcher, processes: Path, private: Path | None = None) -> Launcher:
+    """`launcher`, with every spec it starts tracked in `processes` (unless it names its own)
+    and kept out of `private` (the state directory) unless it names another."""
 
     def launch_tracked(spec: LaunchSpec) -> ProcessHandle:
         if spec.processes is None:
             spec = dataclasses.replace(spec, processes=processes)
+        if spec.private is None and private is not None:
+            spec = dataclasses.replace(spec, private=private)
         return launcher(spec)
 
     return launch_tracked
@@ -138,10 +148,15 @@ def launch(spec: LaunchSpec) -> ProcessHandle:
     if spec.processes is not None:  # how a later start finds it, should this platform be killed
         spec.processes.mkdir(parents=True, exist_ok=True)
         extra[MARKER] = str(spec.processes.resolve())
+    command = [sys.executable, "-m", spec.module, *spec.args]
+    if spec.private is not None:  # the entry point starts inside the sandbox
+        command[2:3] = [SANDBOX_MODULE, spec.module]
+        extra[SANDBOX_ENV] = json.dumps({"hidden": str(spec.private), "read": [str(p) for p in spec.readable],
+                                         "write": [str(p) for p in spec.writable]})
     try:
         with open(spec.log_path, "ab") as log_file:
             process = ChildProcess(
-                [sys.executable, "-m", spec.module, *spec.args],
+                command,
                 env=child_environment(extra, cwd),
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,

@@ -119,7 +119,7 @@ class Processing:
         env.update({"MODELPORT_ML_ROOT": str(ml), "PROCESSING_JOB_NAME": name})
         process = self._launch(LaunchSpec(self._settings.processing_module, env, job_dir / "processing.log",
                                           args=tuple(job["AppSpecification"].get("ContainerArguments") or ()),
-                                          kind="processing", owner=name))
+                                          kind="processing", owner=name, writable=(ml,)))
         limit = (job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
         deadline = self._clock.monotonic() + limit if limit else None
         while (code := process.poll()) is None:

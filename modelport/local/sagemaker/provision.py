@@ -127,7 +127,8 @@ class Provisioner:
         if model_dir is not None:
             env["MODELPORT_MODEL_DIR"] = str(model_dir)
         process = self._launch(LaunchSpec(self._settings.serving_module, env, log_path, kind="endpoint",
-                                          owner=f"{endpoint}/{variant}"))
+                                          owner=f"{endpoint}/{variant}",
+                                          readable=(model_dir,) if model_dir is not None else ()))
         return Instance(process, host, port, log_path, self._settings.invoke_timeout_s)
 
     def _wait_healthy(self, instance: Instance, cancel: threading.Event) -> str | None:

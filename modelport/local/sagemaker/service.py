@@ -58,7 +58,7 @@ class LocalSageMaker:
         self.root = root
         #: what every job kind (endpoint instances, training, drift) is started with: each
         #: process leaves a pid file, so a start after a crash can stop what was left running
-        self.launcher = launcher = tracked(launcher, processes_dir(settings.state_dir))
+        self.launcher = launcher = tracked(launcher, processes_dir(settings.state_dir), settings.state_dir)
         self.store = Store(root)
         artifacts = Artifacts(lambda: aws_client("s3"), root / "artifacts", max_bytes=settings.max_unpacked_model_bytes)
         provisioner = Provisioner(settings, artifacts, launcher, root / "logs")

@@ -141,7 +141,7 @@ class Training:
         self._store.update("training_jobs", name, TrainingStartTime=started)
         process = self._launch(LaunchSpec(
             self._settings.training_module, self._environment(job, ml, channels),
-            job_dir / "training.log", kind="training", owner=name,
+            job_dir / "training.log", kind="training", owner=name, writable=(ml,),
         ))
         code = self._wait(name, process, job, cancel)
         runtime = {"TrainingEndTime": self._clock.time(),

@@ -83,3 +83,52 @@ def test_the_platforms_own_environment_is_not_readable_through_the_child(tmp_pat
         assert b"platform-secret" not in environ and b"AWS_SECRET_ACCESS_KEY" not in environ
     finally:
         stop(process, grace_s=2)
+
+
+PROBE = """\
+import json, os, sys
+def attempt(action):
+    try:
+        action()
+        return "allowed"
+    except OSError as exc:
+        return type(exc).__name__
+state, model, job = sys.argv[1:4]
+seen = {
+    "read the admin key": attempt(lambda: open(os.path.join(state, "admin.key")).read()),
+    "write the journal": attempt(lambda: open(os.path.join(state, "journal"), "a").write("forged")),
+    "read the embedded AWS": attempt(lambda: open(os.path.join(state, "aws", "snapshot")).read()),
+    "read the model": attempt(lambda: open(os.path.join(model, "predictor.py")).read()),
+    "write the model": attempt(lambda: open(os.path.join(model, "predictor.py"), "a").write("#")),
+    "write the job dir": attempt(lambda: open(os.path.join(job, "out.txt"), "w").write("ok")),
+    "read the parent's memory": attempt(lambda: open(f"/proc/{os.getppid()}/mem", "rb").read(1)),
+    "write scratch": attempt(lambda: open("scratch.txt", "w").write("ok")),
+}
+print("SEEN=" + json.dumps(seen), flush=True)
+"""
+
+
+@pytest.mark.skipif(not __import__("modelport.local.sandbox").local.sandbox.available(), reason="no Landlock")
+def test_a_sandboxed_child_reaches_only_its_own_paths_in_the_state_directory(tmp_path):
+    """Same uid, so modes cannot stop it: a predictor that learns the state directory's path
+    (it is in the platform's command line) could read admin.key and forge journal records.
+    (Names stay listable: Landlock grants listing the state directory's parents to all below.)"""
+    state = tmp_path / "state"
+    for directory in ("aws", "model", "job"):
+        (state / directory).mkdir(parents=True)
+    (state / "admin.key").write_text("mp_secret")
+    (state / "aws" / "snapshot").write_text("{}")
+    (state / "model" / "predictor.py").write_text("pass\n")
+    (tmp_path / "probe.py").write_text(PROBE)
+    log = tmp_path / "out.log"
+    process = launch(LaunchSpec("probe", {"PYTHONPATH": f"{tmp_path}:{Path.cwd()}"}, log,
+                                args=(str(state), str(state / "model"), str(state / "job")), private=state,
+                                readable=(state / "model",), writable=(state / "job",)))
+    assert process.wait(timeout=30) == 0, log.read_text()
+    seen = json.loads(next(x for x in log.read_text().splitlines() if x.startswith("SEEN="))[5:])
+    assert seen == {
+        "read the admin key": "PermissionError", "write the journal": "PermissionError",
+        "read the embedded AWS": "PermissionError", "read the model": "allowed", "write the model": "PermissionError",
+        "write the job dir": "allowed", "read the parent's memory": "PermissionError", "write scratch": "allowed",
+    }
+    assert (state / "admin.key").read_text() == "mp_secret" and not (state / "journal").exists()
