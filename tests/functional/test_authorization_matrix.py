@@ -7,6 +7,7 @@ import importlib
 import pytest
 
 from functions.routes import FUNCTIONS, ROUTES
+from tests.functional.test_deployments_api import _code_model, workflow_env  # noqa: F401 - workflow_env: a fixture
 
 ALL = {"admin", "publisher", "approver", "consumer"}
 #: key management and the platform chain: an admin key without patterns only (issue 10)
@@ -161,3 +162,53 @@ def test_loosened_policies_at_creation_by_role(gateway, world, policy):
             assert f"policy.{next(iter(policy))}" in reply.body["error"]["message"]
         else:
             assert (reply.status, reply.error) == (403, "Forbidden")  # may not create models at all
+
+
+#: PATCH /v1/models/{name}, by kind of change: the patch, who may make it, and its answer then
+#: (a loosening is filed as a pending change for a second person: 202).
+POLICY_CHANGES = {
+    "description": (lambda i: {"description": f"changed {i}"}, {"admin", "publisher"}, 200),
+    "tightening": (lambda i: {"policy": {"min_improvement": 0.001 * (i + 1)}}, {"admin", "publisher", "approver"}, 200),
+    "trust flag": (lambda i: {"policy": {"allow_code": True}}, {"admin", "approver"}, 202),
+    "loosening": (lambda i: {"policy": {"on_retrain": "deploy_staging"}}, {"admin", "approver"}, 202),
+}
+
+
+@pytest.mark.parametrize("kind", list(POLICY_CHANGES))
+def test_policy_changes_by_role_and_pattern(gateway, world, kind):
+    """Who may change a model's settings, and how: publishers its description and tightenings,
+    approvers its policy only; loosening (a trust flag or otherwise) needs an approver or an
+    admin and then waits for a second person; a key whose patterns miss the model, nothing."""
+    patch, allowed, answer = POLICY_CHANGES[kind]
+    for i, ((role, match), token) in enumerate(sorted(world.items())):
+        reply = gateway.call("PATCH", "/v1/models/churn", token=token, json_body=patch(i), headers={"If-Match": "*"})
+        if match and role in allowed:
+            assert reply.status == answer, (kind, role, reply.body)
+        elif match and role == "publisher" and kind == "loosening":
+            assert (reply.status, reply.error) == (403, "PolicyLooseningForbidden"), reply.body
+            assert "policy.on_retrain" in reply.body["error"]["message"]
+        else:
+            assert (reply.status, reply.error) == (403, "Forbidden"), (kind, role, match, reply.body)
+    model = gateway.call("GET", "/v1/models/churn", token=world[("admin", True)]).body
+    assert model["policy"]["allow_code"] is False and model["policy"]["on_retrain"] != "deploy_staging"  # pending only
+
+
+@pytest.mark.usefixtures("workflow_env")
+def test_approval_before_code_by_role_and_pattern(gateway, world, admin_token):
+    """No key, whatever its roles, deploys an unapproved version that runs code, to any alias;
+    once approved, those who may deploy (and whose patterns cover it) do."""
+    _code_model(gateway, admin_token, world[("publisher", True)], "churn-code", allow_code=True)
+
+    def deploy_all(expected_when_allowed: tuple[int, str | None]) -> None:
+        for (role, match), token in sorted(world.items()):
+            reply = gateway.call("POST", "/v1/models/churn-code/deployments", token=token,
+                                 json_body={"version": "1.0.0", "alias": f"dev-{role}-{int(match)}"})
+            may = match and role in {"admin", "publisher", "approver"}
+            expected = expected_when_allowed if may else (403, "Forbidden")
+            assert (reply.status, reply.error if expected[1] else None) == expected, (role, match, reply.body)
+
+    deploy_all((409, "ApprovalRequired"))
+    gateway.call("POST", "/v1/models/churn-code/versions/1.0.0/submit", token=world[("publisher", True)])
+    approved = gateway.call("POST", "/v1/models/churn-code/versions/1.0.0/approve", token=world[("approver", True)])
+    assert approved.status == 200, approved.body
+    deploy_all((202, None))
