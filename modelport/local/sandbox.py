@@ -82,15 +82,20 @@ def restrict(hidden: Path, read: list[Path], write: list[Path]) -> None:
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
 
-    def allow(path: Path, rights: int) -> None:
+    def allow(path: Path, rights: int, *, needed: bool = False) -> None:
+        """Grant `rights` below `path`. A rule that cannot be added leaves that path denied,
+        which is safe; only the rules the job needs (`needed`) must succeed."""
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         except OSError:
-            return  # gone meanwhile, or unreadable anyway
+            if needed:
+                raise
+            return  # gone meanwhile, or unreachable anyway
         try:
             granted = rights if stat.S_ISDIR(os.fstat(fd).st_mode) else rights & file_rights
             rule = _PathBeneath(granted, fd)
-            if libc.syscall(_ADD_RULE, ruleset, ctypes.c_int(_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)):
+            added = libc.syscall(_ADD_RULE, ruleset, ctypes.c_int(_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0))
+            if added and needed:
                 raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
         finally:
             os.close(fd)
@@ -106,9 +111,9 @@ def restrict(hidden: Path, read: list[Path], write: list[Path]) -> None:
                     continue  # on the way to the state directory, or a link into it
                 allow(Path(entry.path), all_rights)
         for path in read:
-            allow(path, _READ_FILE | _READ_DIR | _EXECUTE)
+            allow(path, _READ_FILE | _READ_DIR | _EXECUTE, needed=True)
         for path in write:
-            allow(path, all_rights)
+            allow(path, all_rights, needed=True)
         if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
         if libc.syscall(_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)):
@@ -122,8 +127,11 @@ def main() -> None:
     spec = json.loads(os.environ.pop(ENV, "{}") or "{}")
     if spec.get("hidden"):
         if available():
-            restrict(Path(spec["hidden"]), [Path(p) for p in spec.get("read", [])],
-                     [Path(p) for p in spec.get("write", [])])
+            try:
+                restrict(Path(spec["hidden"]), [Path(p) for p in spec.get("read", [])],
+                         [Path(p) for p in spec.get("write", [])])
+            except OSError as exc:  # fail closed: no user code runs unconfined where Landlock exists
+                sys.exit(f"modelport local: could not confine this process to its own files: {exc}")
         else:
             print("modelport local: this kernel has no Landlock; this process can read the state directory",
                   file=sys.stderr, flush=True)

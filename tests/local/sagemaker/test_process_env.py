@@ -132,3 +132,15 @@ def test_a_sandboxed_child_reaches_only_its_own_paths_in_the_state_directory(tmp
         "write the job dir": "allowed", "read the parent's memory": "PermissionError", "write scratch": "allowed",
     }
     assert (state / "admin.key").read_text() == "mp_secret" and not (state / "journal").exists()
+
+
+@pytest.mark.skipif(not __import__("modelport.local.sandbox").local.sandbox.available(), reason="no Landlock")
+def test_a_child_that_cannot_be_confined_does_not_run(tmp_path):
+    (tmp_path / "state").mkdir()
+    (tmp_path / "ran.py").write_text("open('ran', 'w').write('user code ran')\n")
+    log = tmp_path / "out.log"
+    process = launch(LaunchSpec("ran", {"PYTHONPATH": f"{tmp_path}:{Path.cwd()}"}, log, cwd=tmp_path,
+                                private=tmp_path / "state", readable=(tmp_path / "state" / "missing",)))
+    assert process.wait(timeout=30) != 0
+    assert "could not confine this process to its own files" in log.read_text()
+    assert not (tmp_path / "ran").exists()
