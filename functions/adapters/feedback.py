@@ -4,7 +4,7 @@ items (with a TTL) and labels, in the metadata table but outside the audit chain
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -50,6 +50,10 @@ class DynamoFeedback:
             self._write_all(requests)
 
     def labels_between(self, model: str, start: datetime, end: datetime) -> Iterator[Label]:
+        # keys have whole seconds (inferenceTime's): a window's last, partial second is in
+        # it, as the drift job's capture reader counts it (model_containers/monitoring/captures.py)
+        if end.microsecond:
+            end = end.replace(microsecond=0) + timedelta(seconds=1)
         paginator = self._db.get_paginator("query")
         for page in paginator.paginate(
             TableName=self._table, KeyConditionExpression="#pk = :pk AND #sk BETWEEN :start AND :end",

@@ -128,7 +128,8 @@ class FeedbackStore(Protocol):
         """Record captured inferences (idempotent)."""
 
     def labels_between(self, model: str, start: datetime, end: datetime) -> Iterator[Label]:
-        """A model's labels for inferences in [start, end), oldest first."""
+        """A model's labels for inferences in [start, end), oldest first (at whole seconds: the
+        window's last, partial second is in it)."""
 
 
 def submit(deps: Deps, store: FeedbackStore, ctx: Context, name: str, feedback: Feedback) -> FeedbackResult:

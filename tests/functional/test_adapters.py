@@ -129,3 +129,27 @@ def test_wiring_flushes_the_stages_authorizer_cache(control_plane_env, monkeypat
     deps = wiring.build_deps(wiring.settings(), lambda service: client if service == "apigateway" else wiring.client(service))
     deps.authorizer_cache.flush()  # moto answers 404 for an unknown API: logged, not raised
     assert calls and calls[0]["restApiId"] == "abc123" and calls[0]["stageName"] == "dev"
+
+
+def test_labels_of_the_windows_last_partial_second_are_in_it(tables):
+    """inferenceTime has whole seconds, so a label's key does too. A window ending at
+    12:00:05.4 holds requests of 12:00:05.0-.4: the drift job's capture reader keeps that
+    second's records, so the labels read for the window must keep it as well (a run started
+    within a second of its traffic joined only some of its labels)."""
+    from datetime import UTC, datetime, timedelta
+
+    from functions.adapters.feedback import DynamoFeedback
+    from functions.core.feedback import Label
+
+    feedback = DynamoFeedback(boto3.client("dynamodb"), TABLE)
+    end = datetime(2026, 12, 1, 12, 0, 5, 400_000, tzinfo=UTC)
+    times = {"before": end - timedelta(seconds=3), "last-second": end.replace(microsecond=0),
+             "next-second": end.replace(microsecond=0) + timedelta(seconds=1)}
+    feedback.put_new_labels([
+        Label(model="m", alias="production", inference_id=name, time=when, label=1.0, labeled_at=end,
+              labeled_by="k" * 16) for name, when in times.items()
+    ])  # fmt: skip
+    found = [label.inference_id for label in feedback.labels_between("m", end - timedelta(hours=1), end)]
+    assert found == ["before", "last-second"]
+    on_the_second = end.replace(microsecond=0)  # [start, 12:00:05.0) holds nothing of 12:00:05
+    assert [label.inference_id for label in feedback.labels_between("m", end - timedelta(hours=1), on_the_second)] == ["before"]
