@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from modelport import Client
 
@@ -131,8 +132,8 @@ def test_the_governance_story(tab, team, shots, tmp_path, platform):
     # the publisher starts a canary from the console and watches it to the end
     page = a.sign_in(team["alice"])
     a.open("#/deploy?model=churn&version=1.0.1")
-    page.get_by_label("Version").wait_for()
-    assert page.get_by_label("Version").input_value() == "1.0.1"
+    # the select is drawn before the model's versions arrive: wait for the value, not the element
+    expect(page.get_by_label("Version")).to_have_value("1.0.1", timeout=30_000)
     options = page.get_by_label("Instance type").locator("option").all_inner_texts()
     assert "ml.m5.large" in options and "ml.g5.xlarge" in options
     page.get_by_label("Instance type").select_option("ml.m5.large")
