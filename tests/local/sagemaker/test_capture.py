@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 
 import pytest
 
@@ -80,6 +81,8 @@ def test_records_have_the_documented_format_and_key_layout(cloud, aws, bucket, r
         "data": '{"instances": [[3, 4]]}', "encoding": "JSON"}
     assert json.loads(js["captureData"]["endpointOutput"]["data"]) == {"predictions": [7.0]}
     assert csv["eventMetadata"]["eventId"] != js["eventMetadata"]["eventId"]
+    for event_id in (csv["eventMetadata"]["eventId"], js["eventMetadata"]["eventId"]):  # random UUIDs, as AWS's
+        assert str(uuid.UUID(event_id)) == event_id and uuid.UUID(event_id).version == 4
 
 
 def test_without_content_type_headers_everything_is_base64(cloud, aws, bucket, runtime, endpoints, model, unique):
