@@ -82,14 +82,17 @@ def _ms(text: str) -> float:
     return float(text)
 
 
-def wrk(wrk_bin: str, pin: list[str], port: int, conns: int, seconds: int, script: Path) -> dict:
-    url = f"http://127.0.0.1:{port}/invocations"
+def wrk(wrk_bin: str, pin: list[str], port: int, conns: int, seconds: int, script: Path,
+        path: str = "/invocations") -> dict:
+    url = f"http://127.0.0.1:{port}{path}"
     base = [*pin, wrk_bin, "-t1", f"-c{conns}", "--timeout", "10s", "--latency", "-s", str(script)]
     out = subprocess.run([*base, f"-d{seconds}s", url], capture_output=True, text=True, check=True).stdout
-    result = {"rps": 0.0, "p50": float("nan"), "p99": float("nan"), "errors": 0}
+    result = {"rps": 0.0, "p50": float("nan"), "p99": float("nan"), "errors": 0, "requests": 0}
     for line in out.splitlines():
         parts = line.split()
-        if line.startswith("Requests/sec:"):
+        if parts[1:3] == ["requests", "in"]:
+            result["requests"] = int(parts[0])
+        elif line.startswith("Requests/sec:"):
             result["rps"] = float(parts[1])
         elif parts[:1] == ["50%"]:
             result["p50"] = _ms(parts[1])
@@ -109,6 +112,8 @@ def main() -> int:
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--pin", action="store_true",
                         help="pin servers and wrk to separate cores with taskset")
+    parser.add_argument("--skip-capture", action="store_true",
+                        help="skip data capture's cost (through `local up`, capture on vs off)")
     args = parser.parse_args()
 
     wrk_bin = ensure_wrk()
@@ -174,6 +179,10 @@ def main() -> int:
                | {"errors": sum(r["errors"] for r in rs)} for key, rs in runs.items()}
     report(results, args)
     shutil.rmtree(work, ignore_errors=True)
+    if not args.skip_capture:  # issue 13: capture on vs off, at 8 connections, through local SageMaker
+        from benchmarks.monitoring import capture
+
+        capture.report(capture.main_capture(args.rounds, args.duration))
     return 0
 
 
