@@ -31,7 +31,8 @@ def test_a_model_error_names_the_log_stream_as_sagemaker_does(cloud, runtime, en
     no_host_path(str(direct.value) + str(getattr(direct.value, "fields", "")), cloud)
 
 
-def test_a_failure_reason_names_no_host_path(cloud, sm, endpoints, model, unique):
+def test_a_failure_reason_names_no_host_path(cloud, sm, endpoints, model, unique, monkeypatch):
+    monkeypatch.setattr(cloud.settings, "health_timeout_s", 2.0)  # it never turns healthy: fail fast
     endpoints(f"bad-{unique}", model("bad", corrupt=True), wait=False)
     failed = wait_for(lambda: (d := sm.describe_endpoint(EndpointName=f"bad-{unique}"))["EndpointStatus"] == "Failed"
                       and d, 120, what="the endpoint to fail")
