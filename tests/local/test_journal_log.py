@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from modelport.local.aws.journal.log import Log, read, segment_name, segments
 
@@ -55,7 +56,10 @@ def test_concurrent_writers_share_flushes(tmp_path, monkeypatch):
 
     flushes = []
     real = os.fdatasync
-    monkeypatch.setattr(os, "fdatasync", lambda fd: (flushes.append(fd), real(fd)))
+    # a flush as slow as a busy disk's: the writers arriving meanwhile must wait for the next
+    # one together, whatever the scheduler does (without it, a loaded machine ran the threads
+    # one after another and the test measured the scheduler, not the journal)
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (flushes.append(fd), time.sleep(0.005), real(fd)))
     log = Log(tmp_path / "j")
     log.open()
 
