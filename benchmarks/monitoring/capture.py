@@ -24,6 +24,9 @@ before the run until its captures are written and indexed (`settle`: the platfor
 to idle), less the platform's idle CPU over the same time. At saturation throughput is CPU-bound, so
 `cpu_cost = 1 - cpu(off) / cpu(on)` per request is the throughput capture costs,
 and other processes' load hardly moves it.
+`components` counts capture's own work where it happens instead (the writer thread's CPU
+for formatting and PutObject, the platform's for the embedded S3, the notification and
+the indexer), which needs no comparison of two endpoints.
 Target (issue 13): capture costs at most 5 % of throughput.
 """
 
@@ -77,6 +80,7 @@ def run(work: Path, *, rounds: int, seconds: int) -> dict:
                 for name, percent, ground_truth in ENDPOINTS:
                     deploy(admin, approver, name, model_dir, percent, ground_truth)
         found = phase(wrk_bin, int(url.rsplit(":", 1)[1]), key, work, rounds, seconds, platform.process.pid)
+        found |= components(platform, work / "state", found)
     finally:
         platform.stop()
     return {**found, "rounds": rounds, "seconds": seconds}
@@ -123,6 +127,44 @@ def phase(wrk_bin: str, port: int, key: str, work: Path, rounds: int, seconds: i
         out[f"{label}.cpu_cost"] = paired(ours, bases, "cpu_ms")
     out["errors"] = sum(r["errors"] for rs in runs.values() for r in rs)
     return out
+
+
+def components(platform: LocalUp, state: Path, found: dict, records: int = 5_000, rounds: int = 5) -> dict:
+    """Capture's own work, counted where it happens: the local SageMaker's writer (format a
+    second's worth of records and PutObject them: CPU of the writing thread) and the
+    platform around it (the embedded S3, the notification, the indexer's skip: the `local
+    up` process's CPU until idle, less its idle CPU). Medians of `rounds` batches of
+    `records`; `share` is their sum against `cap-off`'s CPU per request measured above."""
+    import boto3
+
+    from modelport.local.aws import credentials
+    from modelport.local.sagemaker.capture import CaptureConfig, CaptureWriter
+
+    keys = credentials.read(state)
+    s3 = boto3.client("s3", endpoint_url=platform.info["aws_url"], region_name="us-east-1",
+                      aws_access_key_id=keys["aws_access_key_id"], aws_secret_access_key=keys["aws_secret_access_key"])
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if "capture" in b["Name"])
+    config = CaptureConfig.parse({
+        "EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{bucket}/bench-components",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]}})
+    writer, pid = CaptureWriter(lambda: s3), platform.process.pid
+    started, cpu = time.monotonic(), tree_cpu(pid)
+    time.sleep(2 * SETTLE_S)
+    idle = (tree_cpu(pid) - cpu) / (time.monotonic() - started)
+    own, around = [], []
+    for _ in range(rounds):
+        for _ in range(records):
+            writer.submit("bench", "AllTraffic", config, BODY.encode(), "application/json", b'{"predictions": [1]}',
+                          "application/json", "a3f1c2d4-1111-2222-3333-444455556666")
+        started, cpu, thread = time.monotonic(), tree_cpu(pid), time.thread_time()
+        writer.flush()
+        own.append((time.thread_time() - thread) / records * 1e6)
+        settle(pid, idle)
+        around.append(max(0.0, tree_cpu(pid) - cpu - idle * (time.monotonic() - started)) / records * 1e6)
+    writer_us, platform_us = statistics.median(own), statistics.median(around)
+    return {"components.writer_us_per_record": writer_us, "components.platform_us_per_record": platform_us,
+            "components.share": (writer_us + platform_us) / 1000 / found["cap-off.cpu_ms_per_request"]}
 
 
 def settle(pid: int, idle_rate: float) -> None:
@@ -173,6 +215,11 @@ def report(found: dict) -> None:
         print(f"capture.{key}={value:.3f}" if isinstance(value, float) else f"capture.{key}={value}", flush=True)
     floor = f"two identical endpoints differ by {found['aa.throughput_cost']:.3f} (throughput) and " \
             f"{found['aa.cpu_cost']:.3f} (CPU)"
+    print(f"capture_cost.components={found['components.share']:.3f} (target <= {TARGET}: "
+          f"{'met' if found['components.share'] <= TARGET else 'NOT met'}; capture's own work where it happens: "
+          f"writer {found['components.writer_us_per_record']:.1f} us + platform "
+          f"{found['components.platform_us_per_record']:.1f} us per record, against cap-off's CPU per request)",
+          flush=True)
     for label, what in (("capture", "capture, ground truth off (the default)"),
                         ("capture_and_index", "capture and the label index, ground truth on")):
         for kind in ("throughput_cost", "cpu_cost"):
