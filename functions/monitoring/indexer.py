@@ -28,11 +28,11 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
-from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.adapters.feedback import DynamoFeedback
 from functions.adapters.monitoring import CaptureBucket
+from functions.adapters.s3_notifications import s3_event
 from functions.adapters.wiring import build_deps, client
 from functions.core.endpoints import EndpointClaim
 from functions.core.feedback import CapturedInference
@@ -74,23 +74,12 @@ def indexer_env() -> IndexerEnv:
                       captures=CaptureBucket(client("s3"), settings.captures_bucket))
 
 
-class MalformedNotification(ValueError):
-    """The message is not an S3 event notification."""
-
-
 def handle_message(record: SQSRecord) -> None:
-    try:
-        body = json.loads(record.body)
-    except ValueError:
-        raise MalformedNotification(f"message {record.message_id} is not JSON") from None
-    if not isinstance(body, dict):
-        raise MalformedNotification(f"message {record.message_id} is not an S3 notification")
-    if body.get("Event") == "s3:TestEvent":
+    event = s3_event(record)
+    if event is None:
         return
-    if not isinstance(body.get("Records"), list):
-        raise MalformedNotification(f"message {record.message_id} is not an S3 notification")
     env = indexer_env()
-    for item in S3Event(body).records:
+    for item in event.records:
         key = unquote_plus(item.s3.get_object.key)
         if item.event_name.startswith("ObjectCreated:") and item.s3.bucket.name == env.settings.captures_bucket:
             index_file(env, key)

@@ -11,7 +11,6 @@ moves it to the dead-letter queue.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -22,11 +21,11 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
-from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.adapters.s3 import S3Objects
+from functions.adapters.s3_notifications import s3_event
 from functions.adapters.stepfunctions import StateMachine
 from functions.adapters.wiring import build_deps, client
 from functions.core import retraining
@@ -55,24 +54,13 @@ def trigger_env() -> TriggerEnv:
                       retrain=StateMachine(client("stepfunctions"), settings.retrain_state_machine_arn))
 
 
-class MalformedNotification(ValueError):
-    """The message is not an S3 event notification (it goes to the DLQ after its retries)."""
-
-
 def handle_message(record: SQSRecord) -> None:
-    try:
-        body = json.loads(record.body)
-    except ValueError:
-        raise MalformedNotification(f"message {record.message_id} is not JSON") from None
-    if not isinstance(body, dict):
-        raise MalformedNotification(f"message {record.message_id} is not an S3 notification")
-    if body.get("Event") == "s3:TestEvent":
-        logger.info("ignoring s3:TestEvent", extra={"bucket": body.get("Bucket")})
+    event = s3_event(record)
+    if event is None:
+        logger.info("ignoring s3:TestEvent")
         return
-    if not isinstance(body.get("Records"), list):
-        raise MalformedNotification(f"message {record.message_id} is not an S3 notification")
     env = trigger_env()
-    for item in S3Event(body).records:
+    for item in event.records:
         handle_object(env, item)
 
 
