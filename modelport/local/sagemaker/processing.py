@@ -15,17 +15,14 @@ import json
 import logging
 import shutil
 import threading
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from modelport.local.sagemaker.artifacts import download_prefix, split_s3_uri
-from modelport.local.sagemaker.clock import Clock
-from modelport.local.sagemaker.processes import Launcher, LaunchSpec, stop
+from modelport.local.sagemaker.jobs import JobThreads
+from modelport.local.sagemaker.processes import LaunchSpec, stop
 from modelport.local.sagemaker.provision import docker_failure, runs_locally
 from modelport.local.sagemaker.shapes import SageMakerError
-from modelport.local.sagemaker.store import Store
-from modelport.local.settings import LocalSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,46 +41,23 @@ def local_path(path: str) -> PurePosixPath:
     return posix.relative_to(ML_ROOT)
 
 
-class Processing:
+class Processing(JobThreads):
     """Runs processing jobs; one thread per job."""
 
-    def __init__(self, settings: LocalSettings, store: Store, s3: Callable[[], Any], launcher: Launcher,
-                 clock: Clock, root: Path) -> None:
-        self._settings = settings
-        self._store = store
-        self._s3 = s3
-        self._launch = launcher
-        self._clock = clock
-        self._root = root
-        self._stops: dict[str, threading.Event] = {}
-        self._threads: dict[str, threading.Thread] = {}
-        self._shutting_down = False
+    kind = "processing"
 
     def start(self, name: str) -> None:
-        self._shutting_down = False
-        self._stops[name] = threading.Event()
-        thread = threading.Thread(target=self._run, args=(name,), name=f"processing-{name}", daemon=True)
-        self._threads[name] = thread
-        thread.start()
+        self._spawn(name)
 
     def stop(self, name: str) -> None:
         self._store.update(KIND, name, ProcessingJobStatus="Stopping", LastModifiedTime=self._clock.time())
-        event = self._stops.get(name)
-        if event is not None:
-            event.set()
+        self._signal_stop(name)
 
     def restore(self) -> None:
         """Jobs that were running when local mode stopped cannot resume: they fail."""
         for record in self._store.all(KIND):
             if record["ProcessingJobStatus"] in ("InProgress", "Stopping"):
                 self._finish(record["ProcessingJobName"], "Failed", FailureReason=_INTERRUPTED)
-
-    def stop_all(self) -> None:
-        self._shutting_down = True
-        for event in self._stops.values():
-            event.set()
-        for thread in list(self._threads.values()):
-            thread.join(timeout=30)
 
     # -- the job --------------------------------------------------------------------------
     def _run(self, name: str) -> None:

@@ -12,22 +12,18 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from modelport.local.sagemaker.artifacts import download_prefix, upload_model_dir
-from modelport.local.sagemaker.clock import Clock
+from modelport.local.sagemaker.jobs import JobThreads
 from modelport.local.sagemaker.processes import (
-    Launcher,
     LaunchSpec,
     ProcessHandle,
     log_reference,
     stop,
 )
 from modelport.local.sagemaker.provision import docker_failure, runs_locally
-from modelport.local.sagemaker.store import Store
-from modelport.local.settings import LocalSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,39 +51,20 @@ class _Finished(_Stopped):
     """The job already recorded how it ended."""
 
 
-class Training:
+class Training(JobThreads):
     """Runs training jobs; one thread per job."""
 
-    def __init__(
-        self, settings: LocalSettings, store: Store, s3: Callable[[], Any], launcher: Launcher,
-        clock: Clock,
-        root: Path,
-    ) -> None:
-        self._settings = settings
-        self._store = store
-        self._s3 = s3
-        self._launch = launcher
-        self._clock = clock
-        self._root = root
-        self._stops: dict[str, threading.Event] = {}
-        self._threads: dict[str, threading.Thread] = {}
-        self._shutting_down = False
+    kind = "training"
 
     def start(self, name: str) -> None:
         """Run the job whose record exists (status InProgress)."""
-        self._shutting_down = False
-        self._stops[name] = threading.Event()
         self._transition(name, "Starting")
-        thread = threading.Thread(target=self._run, args=(name,), name=f"training-{name}", daemon=True)
-        self._threads[name] = thread
-        thread.start()
+        self._spawn(name)
 
     def stop(self, name: str) -> None:
         self._store.update("training_jobs", name, TrainingJobStatus="Stopping")
         self._transition(name, "Stopping")
-        event = self._stops.get(name)
-        if event is not None:
-            event.set()
+        self._signal_stop(name)
 
     def restore(self) -> None:
         """Jobs that were running when local mode stopped cannot resume: they fail."""
@@ -95,13 +72,6 @@ class Training:
             if record["TrainingJobStatus"] in ("InProgress", "Stopping"):
                 self._finish(record["TrainingJobName"], "Failed", "Failed",
                              FailureReason=_INTERRUPTED)
-
-    def stop_all(self) -> None:
-        self._shutting_down = True
-        for event in self._stops.values():
-            event.set()
-        for thread in list(self._threads.values()):
-            thread.join(timeout=30)
 
     # -- the job --------------------------------------------------------------------------
     def _run(self, name: str) -> None:
